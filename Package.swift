@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// DiscreteGrad: gradient estimators for discrete latent variables, on a CBLAS-backed autodiff core.
+import PackageDescription
+
+let package = Package(
+    name: "DiscreteGrad",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DiscreteGrad", targets: ["DiscreteGrad"]),
+        .executable(name: "vae-train", targets: ["vae-train"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System BLAS (OpenBLAS through Debian's alternatives, or reference BLAS). Only BLAS.swift imports it.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        // zlib for reading gzip-compressed IDX / amat files directly.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Autodiff", dependencies: ["CBLAS"]),
+        .target(name: "VAE", dependencies: ["Autodiff", "CZlib"]),
+        // Estimators reuse the VAE module's layers (NVIL baselines, RELAX control-variate nets) and latent spec.
+        .target(name: "Estimators", dependencies: ["Autodiff", "VAE"]),
+        .target(name: "Training", dependencies: ["Autodiff", "VAE", "Estimators"]),
+        .target(name: "DiscreteGrad", dependencies: ["Autodiff", "VAE", "Estimators", "Training"]),
+        .executableTarget(name: "vae-train", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,64 @@
+// The only file that imports CBLAS: every matrix product in DiscreteGrad goes through here.
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - gemm
+
+/// Row-major `C = alpha * op(A) * op(B) + beta * C` with `op(A)` of shape m x k and `op(B)` k x n.
+/// `lda`/`ldb`/`ldc` are the stored row strides (columns of the matrix as stored, before any transpose).
+@inline(__always)
+func blasGemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+@inline(__always)
+func blasGemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+) {
+    cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+// MARK: - Which BLAS is this?
+
+/// Describes the BLAS library behind `libblas.so` at run time. OpenBLAS exports `openblas_get_corename`
+/// and `openblas_get_num_threads`; reference BLAS does not, so they are looked up dynamically rather
+/// than linked (the package must also build and run against Debian's plain libblas-dev).
+public enum BLASInfo {
+    public static var description: String {
+        if let core = openBLASCoreName {
+            return "OpenBLAS (core \(core), \(openBLASThreads ?? 1) threads)"
+        }
+        return "reference BLAS"
+    }
+
+    public static var openBLASCoreName: String? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "openblas_get_corename") else { return nil }
+        typealias Fn = @convention(c) () -> UnsafePointer<CChar>?
+        let fn = unsafeBitCast(symbol, to: Fn.self)
+        guard let name = fn() else { return nil }
+        return String(cString: name)
+    }
+
+    public static var openBLASThreads: Int? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "openblas_get_num_threads") else { return nil }
+        typealias Fn = @convention(c) () -> Int32
+        return Int(unsafeBitCast(symbol, to: Fn.self)())
+    }
+
+    /// Sets OpenBLAS's thread count where the library supports it (reproducibility depends on it).
+    public static func setThreads(_ count: Int) {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "openblas_set_num_threads") else { return }
+        typealias Fn = @convention(c) (Int32) -> Void
+        unsafeBitCast(symbol, to: Fn.self)(Int32(count))
+    }
+}

@@ -1,0 +1,312 @@
+// Elementwise, reduction and softmax kernels over raw buffers. Each is generic over the scalar and
+// over a functor type, and is only ever called from the concrete Float/Double entry points in
+// Scalar.swift, so the optimiser emits one tight, vectorisable loop per (scalar, op) pair.
+
+// MARK: - Op tags
+
+public enum UnaryOp: Sendable {
+    case neg, exp, log, log1p, sigmoid, tanh, relu, softplus, logSigmoid, square, sqrt, abs, reciprocal
+    /// 1 where x > 0, else 0 (the derivative of relu; a constant mask, so its own derivative is 0).
+    case step
+}
+
+public enum BinaryOp: Sendable {
+    case add, sub, mul, div, maximum, minimum, pow
+    /// 1 where a > b, else 0.
+    case greater
+    /// 1 where a == b, else 0.
+    case equal
+}
+
+public enum ReduceOp: Sendable { case sum, max, min, argmax }
+
+// MARK: - Unary
+
+protocol UnaryFunctor { static func apply<S: TensorScalar>(_ x: S) -> S }
+
+enum NegF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { -x } }
+enum ExpF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { S.exp(x) } }
+enum LogF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { S.log(x) } }
+enum Log1pF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { S.log1p(x) } }
+enum TanhF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { S.tanh(x) } }
+enum ReluF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { x > 0 ? x : 0 } }
+enum StepF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { x > 0 ? 1 : 0 } }
+enum SquareF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { x * x } }
+enum SqrtF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { x.squareRoot() } }
+enum AbsF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { Swift.abs(x) } }
+enum ReciprocalF: UnaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { 1 / x } }
+/// Stable in both tails: exp only ever sees a non-positive argument.
+enum SigmoidF: UnaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S {
+        if x >= 0 { return 1 / (1 + S.exp(-x)) }
+        let e = S.exp(x)
+        return e / (1 + e)
+    }
+}
+/// softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}).
+enum SoftplusF: UnaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { (x > 0 ? x : 0) + S.log1p(S.exp(-Swift.abs(x))) }
+}
+/// log sigmoid(x) = -softplus(-x) = min(x, 0) - log1p(e^{-|x|}).
+enum LogSigmoidF: UnaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ x: S) -> S { (x < 0 ? x : 0) - S.log1p(S.exp(-Swift.abs(x))) }
+}
+
+@inline(__always)
+func unaryLoop<S: TensorScalar, F: UnaryFunctor>(_: F.Type, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int) {
+    for i in 0..<n { y[i] = F.apply(x[i]) }
+}
+
+func unaryKernel<S: TensorScalar>(_ op: UnaryOp, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ n: Int) {
+    switch op {
+    case .neg: unaryLoop(NegF.self, x, y, n)
+    case .exp: unaryLoop(ExpF.self, x, y, n)
+    case .log: unaryLoop(LogF.self, x, y, n)
+    case .log1p: unaryLoop(Log1pF.self, x, y, n)
+    case .sigmoid: unaryLoop(SigmoidF.self, x, y, n)
+    case .tanh: unaryLoop(TanhF.self, x, y, n)
+    case .relu: unaryLoop(ReluF.self, x, y, n)
+    case .softplus: unaryLoop(SoftplusF.self, x, y, n)
+    case .logSigmoid: unaryLoop(LogSigmoidF.self, x, y, n)
+    case .square: unaryLoop(SquareF.self, x, y, n)
+    case .sqrt: unaryLoop(SqrtF.self, x, y, n)
+    case .abs: unaryLoop(AbsF.self, x, y, n)
+    case .reciprocal: unaryLoop(ReciprocalF.self, x, y, n)
+    case .step: unaryLoop(StepF.self, x, y, n)
+    }
+}
+
+// MARK: - Binary with broadcasting
+
+protocol BinaryFunctor { static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S }
+
+enum AddF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a + b } }
+enum SubF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a - b } }
+enum MulF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a * b } }
+enum DivF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a / b } }
+enum MaxF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a >= b ? a : b } }
+enum MinF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a <= b ? a : b } }
+enum PowF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { S.pow(a, b) } }
+enum GreaterF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a > b ? 1 : 0 } }
+enum EqualF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a == b ? 1 : 0 } }
+
+/// Row-major strides of a contiguous tensor.
+func contiguousStrides(_ shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var running = 1
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[axis] = running
+        running *= shape[axis]
+    }
+    return strides
+}
+
+/// The shape of `out` is `shape`; `aStrides`/`bStrides` are element strides with 0 on broadcast axes.
+/// Fast paths cover what a VAE does all day (same shape, scalar, bias row, per-row column); the general
+/// case walks an odometer over all but the last axis.
+@inline(__always)
+func binaryLoop<S: TensorScalar, F: BinaryFunctor>(
+    _: F.Type, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>, _ bStrides: [Int],
+    _ out: UnsafeMutablePointer<S>, _ shape: [Int]
+) {
+    let count = shape.reduce(1, *)
+    if count == 0 { return }
+    let dense = contiguousStrides(shape)
+    let aDense = aStrides == dense, bDense = bStrides == dense
+    let aScalar = aStrides.allSatisfy { $0 == 0 }, bScalar = bStrides.allSatisfy { $0 == 0 }
+    if aDense && bDense {
+        for i in 0..<count { out[i] = F.apply(a[i], b[i]) }
+        return
+    }
+    if aDense && bScalar {
+        let s = b[0]
+        for i in 0..<count { out[i] = F.apply(a[i], s) }
+        return
+    }
+    if aScalar && bDense {
+        let s = a[0]
+        for i in 0..<count { out[i] = F.apply(s, b[i]) }
+        return
+    }
+    let rank = shape.count
+    let inner = shape[rank - 1]
+    let outer = count / inner
+    let aInner = aStrides[rank - 1], bInner = bStrides[rank - 1]
+    // Odometer over the leading axes; the innermost axis is a strided loop.
+    var index = [Int](repeating: 0, count: rank)
+    var aBase = 0, bBase = 0
+    for row in 0..<outer {
+        let o = out + row * inner
+        if aInner == 1 && bInner == 1 {
+            for j in 0..<inner { o[j] = F.apply(a[aBase + j], b[bBase + j]) }
+        } else if aInner == 1 && bInner == 0 {
+            let s = b[bBase]
+            for j in 0..<inner { o[j] = F.apply(a[aBase + j], s) }
+        } else if aInner == 0 && bInner == 1 {
+            let s = a[aBase]
+            for j in 0..<inner { o[j] = F.apply(s, b[bBase + j]) }
+        } else {
+            for j in 0..<inner { o[j] = F.apply(a[aBase + j * aInner], b[bBase + j * bInner]) }
+        }
+        // Advance the odometer over axes rank-2 ... 0.
+        var axis = rank - 2
+        while axis >= 0 {
+            index[axis] += 1
+            aBase += aStrides[axis]
+            bBase += bStrides[axis]
+            if index[axis] < shape[axis] { break }
+            aBase -= aStrides[axis] * shape[axis]
+            bBase -= bStrides[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+}
+
+func binaryKernel<S: TensorScalar>(
+    _ op: BinaryOp, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>, _ bStrides: [Int],
+    _ out: UnsafeMutablePointer<S>, _ shape: [Int]
+) {
+    switch op {
+    case .add: binaryLoop(AddF.self, a, aStrides, b, bStrides, out, shape)
+    case .sub: binaryLoop(SubF.self, a, aStrides, b, bStrides, out, shape)
+    case .mul: binaryLoop(MulF.self, a, aStrides, b, bStrides, out, shape)
+    case .div: binaryLoop(DivF.self, a, aStrides, b, bStrides, out, shape)
+    case .maximum: binaryLoop(MaxF.self, a, aStrides, b, bStrides, out, shape)
+    case .minimum: binaryLoop(MinF.self, a, aStrides, b, bStrides, out, shape)
+    case .pow: binaryLoop(PowF.self, a, aStrides, b, bStrides, out, shape)
+    case .greater: binaryLoop(GreaterF.self, a, aStrides, b, bStrides, out, shape)
+    case .equal: binaryLoop(EqualF.self, a, aStrides, b, bStrides, out, shape)
+    }
+}
+
+/// Materialises a strided view (broadcast with zero strides, or a transpose) into contiguous `out`.
+func stridedCopyKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ strides: [Int], _ out: UnsafeMutablePointer<S>, _ shape: [Int]) {
+    let count = shape.reduce(1, *)
+    if count == 0 { return }
+    if shape.isEmpty { out[0] = x[0]; return }
+    let rank = shape.count
+    let inner = shape[rank - 1], innerStride = strides[rank - 1]
+    var index = [Int](repeating: 0, count: rank)
+    var base = 0
+    for row in 0..<(count / inner) {
+        let o = out + row * inner
+        if innerStride == 1 {
+            for j in 0..<inner { o[j] = x[base + j] }
+        } else if innerStride == 0 {
+            let s = x[base]
+            for j in 0..<inner { o[j] = s }
+        } else {
+            for j in 0..<inner { o[j] = x[base + j * innerStride] }
+        }
+        var axis = rank - 2
+        while axis >= 0 {
+            index[axis] += 1
+            base += strides[axis]
+            if index[axis] < shape[axis] { break }
+            base -= strides[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+}
+
+// MARK: - Reductions
+
+/// Reduces the middle axis of a [outer, length, inner] view. Sums use four accumulators over the
+/// contiguous case, which both vectorises and reduces rounding error compared with one running sum.
+func reduceKernel<S: TensorScalar>(_ op: ReduceOp, _ x: UnsafePointer<S>, outer: Int, length: Int, inner: Int,
+                                   _ y: UnsafeMutablePointer<S>) {
+    for o in 0..<outer {
+        let block = x + o * length * inner
+        let result = y + o * inner
+        switch op {
+        case .sum:
+            if inner == 1 {
+                var s0: S = 0, s1: S = 0, s2: S = 0, s3: S = 0
+                var i = 0
+                while i + 4 <= length {
+                    s0 += block[i]; s1 += block[i + 1]; s2 += block[i + 2]; s3 += block[i + 3]
+                    i += 4
+                }
+                while i < length { s0 += block[i]; i += 1 }
+                result[0] = (s0 + s1) + (s2 + s3)
+            } else {
+                for j in 0..<inner { result[j] = 0 }
+                for i in 0..<length {
+                    let row = block + i * inner
+                    for j in 0..<inner { result[j] += row[j] }
+                }
+            }
+        case .max, .min:
+            let isMax = op == .max
+            for j in 0..<inner { result[j] = block[j] }
+            for i in 1..<max(length, 1) {
+                let row = block + i * inner
+                for j in 0..<inner {
+                    let v = row[j]
+                    if isMax ? (v > result[j] || v.isNaN) : (v < result[j] || v.isNaN) { result[j] = v }
+                }
+            }
+        case .argmax:
+            for j in 0..<inner {
+                var best = block[j], bestIndex = 0
+                for i in 1..<max(length, 1) where block[i * inner + j] > best {
+                    best = block[i * inner + j]
+                    bestIndex = i
+                }
+                result[j] = S(bestIndex)
+            }
+        }
+    }
+}
+
+// MARK: - Softmax family (last axis)
+
+/// softmax or log-softmax of each row, max-shifted so exp never overflows.
+func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int, log: Bool) {
+    for r in 0..<rows {
+        let xr = x + r * columns, yr = y + r * columns
+        var m = xr[0]
+        for j in 1..<max(columns, 1) where xr[j] > m { m = xr[j] }
+        if m == -S.infinity { m = 0 }
+        var total: S = 0
+        for j in 0..<columns {
+            let e = S.exp(xr[j] - m)
+            yr[j] = e
+            total += e
+        }
+        if log {
+            let shift = m + S.log(total)
+            for j in 0..<columns { yr[j] = xr[j] - shift }
+        } else {
+            let inv = 1 / total
+            for j in 0..<columns { yr[j] *= inv }
+        }
+    }
+}
+
+func logSumExpKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int) {
+    for r in 0..<rows {
+        let xr = x + r * columns
+        var m = xr[0]
+        for j in 1..<max(columns, 1) where xr[j] > m { m = xr[j] }
+        if m == -S.infinity || m == S.infinity { y[r] = m; continue }
+        var total: S = 0
+        for j in 0..<columns { total += S.exp(xr[j] - m) }
+        y[r] = m + S.log(total)
+    }
+}
+
+// MARK: - Select and random fill
+
+/// out = mask != 0 ? a : b, all dense of the same length (exact, unlike mask*a + (1-mask)*b, which
+/// turns an infinity in the unselected branch into NaN).
+func selectKernel<S: TensorScalar>(_ mask: UnsafePointer<S>, _ a: UnsafePointer<S>, _ b: UnsafePointer<S>,
+                                   _ out: UnsafeMutablePointer<S>, _ n: Int) {
+    for i in 0..<n { out[i] = mask[i] != 0 ? a[i] : b[i] }
+}
+
+func uniformKernel<S: TensorScalar>(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<S>, _ n: Int) {
+    for i in 0..<n { out[i] = S.openUnit(rng.next()) }
+}

@@ -1,0 +1,254 @@
+// Differentiable ops. Each forward calls the value-level kernel; each backward rule is written in
+// these same ops, which is what makes higher-order gradients work (see Variable.swift).
+// Shape comments: B = batch, K = classes / last axis.
+
+// MARK: - Arithmetic with broadcasting
+
+extension Variable {
+    public static func + (a: Variable, b: Variable) -> Variable {
+        record(a.value + b.value, [a, b]) { g, node, needed in
+            [needed[0] ? g.summed(toShape: node.inputs[0].shape) : nil,
+             needed[1] ? g.summed(toShape: node.inputs[1].shape) : nil]
+        }
+    }
+
+    public static func - (a: Variable, b: Variable) -> Variable {
+        record(a.value - b.value, [a, b]) { g, node, needed in
+            [needed[0] ? g.summed(toShape: node.inputs[0].shape) : nil,
+             needed[1] ? (-g).summed(toShape: node.inputs[1].shape) : nil]
+        }
+    }
+
+    public static func * (a: Variable, b: Variable) -> Variable {
+        record(a.value * b.value, [a, b]) { g, node, needed in
+            let (a, b) = (node.inputs[0], node.inputs[1])
+            return [needed[0] ? (g * b).summed(toShape: a.shape) : nil,
+                    needed[1] ? (g * a).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    public static func / (a: Variable, b: Variable) -> Variable {
+        record(a.value / b.value, [a, b]) { g, node, needed in
+            let (a, b) = (node.inputs[0], node.inputs[1])
+            return [needed[0] ? (g / b).summed(toShape: a.shape) : nil,
+                    needed[1] ? (-(g * node) / b).summed(toShape: b.shape) : nil]
+        }
+    }
+
+    public static prefix func - (a: Variable) -> Variable {
+        record(a.value.neg(), [a]) { g, _, _ in [-g] }
+    }
+
+    public static func + (a: Variable, b: S) -> Variable { a + Variable(b) }
+    public static func - (a: Variable, b: S) -> Variable { a - Variable(b) }
+    public static func * (a: Variable, b: S) -> Variable { a * Variable(b) }
+    public static func / (a: Variable, b: S) -> Variable { a / Variable(b) }
+    public static func + (a: S, b: Variable) -> Variable { Variable(a) + b }
+    public static func - (a: S, b: Variable) -> Variable { Variable(a) - b }
+    public static func * (a: S, b: Variable) -> Variable { Variable(a) * b }
+    public static func / (a: S, b: Variable) -> Variable { Variable(a) / b }
+}
+
+// MARK: - Unary functions
+
+extension Variable {
+    public func exp() -> Variable {
+        Variable.record(value.exp(), [self]) { g, node, _ in [g * node] }
+    }
+
+    public func log() -> Variable {
+        Variable.record(value.log(), [self]) { g, node, _ in [g / node.inputs[0]] }
+    }
+
+    public func log1p() -> Variable {
+        Variable.record(value.log1p(), [self]) { g, node, _ in [g / (node.inputs[0] + 1)] }
+    }
+
+    public func sigmoid() -> Variable {
+        Variable.record(value.sigmoid(), [self]) { g, node, _ in [g * node * (1 - node)] }
+    }
+
+    public func tanh() -> Variable {
+        Variable.record(value.tanh(), [self]) { g, node, _ in [g * (1 - node.square())] }
+    }
+
+    /// log(1 + e^x), computed stably; d/dx = sigmoid(x).
+    public func softplus() -> Variable {
+        Variable.record(value.softplus(), [self]) { g, node, _ in [g * node.inputs[0].sigmoid()] }
+    }
+
+    /// log sigmoid(x) = -softplus(-x); d/dx = sigmoid(-x).
+    public func logSigmoid() -> Variable {
+        Variable.record(value.logSigmoid(), [self]) { g, node, _ in [g * (-node.inputs[0]).sigmoid()] }
+    }
+
+    /// max(x, 0). Its derivative is the constant mask 1[x > 0] (0 at the kink, like PyTorch).
+    public func relu() -> Variable {
+        Variable.record(value.relu(), [self]) { g, node, _ in [g * Variable(node.inputs[0].value.step())] }
+    }
+
+    /// max(x, slope·x) for 0 < slope < 1.
+    public func leakyRelu(slope: S = 0.01) -> Variable {
+        let mask = value.step()
+        let factor = Variable(mask + (1 - mask) * slope)
+        return self * factor
+    }
+
+    public func square() -> Variable {
+        Variable.record(value.square(), [self]) { g, node, _ in [g * node.inputs[0] * 2] }
+    }
+
+    public func sqrt() -> Variable {
+        Variable.record(value.sqrt(), [self]) { g, node, _ in [g / (node * 2)] }
+    }
+
+    public func abs() -> Variable {
+        let sign = value.step() - value.neg().step()
+        return self * Variable(sign)
+    }
+
+    /// Elementwise power with a constant exponent.
+    public func pow(_ exponent: S) -> Variable {
+        Variable.record(value.pow(Tensor(exponent)), [self]) { g, node, _ in
+            [g * node.inputs[0].pow(exponent - 1) * exponent]
+        }
+    }
+}
+
+// MARK: - Shape
+
+extension Variable {
+    public func reshaped(_ shape: [Int]) -> Variable {
+        Variable.record(value.reshaped(shape), [self]) { g, node, _ in [g.reshaped(node.inputs[0].shape)] }
+    }
+
+    /// Explicit broadcast; its backward sums over the stretched axes.
+    public func expanded(to shape: [Int]) -> Variable {
+        if self.shape == shape { return self }
+        return Variable.record(value.expanded(to: shape), [self]) { g, node, _ in [g.summed(toShape: node.inputs[0].shape)] }
+    }
+
+    /// Sums over broadcast axes down to `shape`; its backward broadcasts back.
+    public func summed(toShape shape: [Int]) -> Variable {
+        if self.shape == shape { return self }
+        return Variable.record(value.summed(toShape: shape), [self]) { g, node, _ in [g.expanded(to: node.inputs[0].shape)] }
+    }
+
+    public func transposed() -> Variable {
+        Variable.record(value.transposed(), [self]) { g, _, _ in [g.transposed()] }
+    }
+}
+
+// MARK: - Reductions
+
+extension Variable {
+    public func sum() -> Variable {
+        Variable.record(value.sum(), [self]) { g, node, _ in [g.expanded(to: node.inputs[0].shape)] }
+    }
+
+    public func mean() -> Variable { sum() / S(Swift.max(value.count, 1)) }
+
+    public func sum(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        let a = value.normalizedAxis(axis)
+        return Variable.record(value.sum(alongAxis: a, keepingDimensions: keepingDimensions), [self]) { g, node, _ in
+            var kept = node.inputs[0].shape
+            kept[a] = 1
+            return [g.reshaped(kept).expanded(to: node.inputs[0].shape)]
+        }
+    }
+
+    public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Variable {
+        sum(alongAxis: axis, keepingDimensions: keepingDimensions) / S(shape[value.normalizedAxis(axis)])
+    }
+}
+
+// MARK: - Softmax family (last axis)
+
+extension Variable {
+    /// Fused stable log-softmax. Backward: g − softmax(x)·Σg, with softmax = exp(output).
+    public func logSoftmax() -> Variable {
+        Variable.record(value.logSoftmax(), [self]) { g, node, _ in
+            [g - node.exp() * g.sum(alongAxis: -1, keepingDimensions: true)]
+        }
+    }
+
+    /// Fused stable softmax. Backward: the O(K) Jacobian-vector product y ⊙ (g − ⟨g, y⟩).
+    public func softmax() -> Variable {
+        Variable.record(value.softmax(), [self]) { g, node, _ in
+            [node * (g - (g * node).sum(alongAxis: -1, keepingDimensions: true))]
+        }
+    }
+
+    /// log Σ exp along the last axis. Backward: g · softmax(x), written as exp(x − output).
+    public func logSumExp(keepingDimensions: Bool = false) -> Variable {
+        Variable.record(value.logSumExp(keepingDimensions: keepingDimensions), [self]) { g, node, _ in
+            let x = node.inputs[0]
+            var kept = x.shape
+            kept[kept.count - 1] = 1
+            let out = node.reshaped(kept), upstream = g.reshaped(kept)
+            return [upstream * (x - out).exp()]
+        }
+    }
+}
+
+// MARK: - Matrix product
+
+/// `op(a) · op(b)` via BLAS gemm. The backward rules are again gemms with transpose flags, so no
+/// transpose is ever materialised:
+/// dA = g·op(B)ᵀ (or op(B)·gᵀ when A is transposed), dB = op(A)ᵀ·g (or gᵀ·op(A)).
+public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>, transposeA: Bool = false, transposeB: Bool = false) -> Variable<S> {
+    Variable.record(Tensor.matmul(a.value, b.value, transposeA: transposeA, transposeB: transposeB), [a, b]) { g, node, needed in
+        let (a, b) = (node.inputs[0], node.inputs[1])
+        let ga = !needed[0] ? nil
+            : transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
+            : matmul(g, b, transposeA: false, transposeB: !transposeB)
+        let gb = !needed[1] ? nil
+            : transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+            : matmul(a, g, transposeA: !transposeA, transposeB: false)
+        return [ga, gb]
+    }
+}
+
+// MARK: - Selection and indexing
+
+extension Variable {
+    /// `mask != 0 ? a : b` (mask is a constant). The gradient goes to the branch that was chosen.
+    public static func select(_ mask: Tensor<S>, _ a: Variable, _ b: Variable) -> Variable {
+        record(Tensor.select(mask, a.value, b.value), [a, b]) { g, node, needed in
+            let zero = Variable(Tensor<S>(0))
+            return [needed[0] ? Variable.select(mask, g, zero).summed(toShape: node.inputs[0].shape) : nil,
+                    needed[1] ? Variable.select(mask, zero, g).summed(toShape: node.inputs[1].shape) : nil]
+        }
+    }
+
+    /// Picks one entry per row along the last axis: [..., K] -> [...].
+    public func gathered(indices: Tensor<S>) -> Variable {
+        let classes = shape.last ?? 1
+        return Variable.record(value.gathered(indices: indices), [self]) { g, _, _ in
+            [g.scattered(indices: indices, classes: classes)]
+        }
+    }
+
+    /// The adjoint of `gathered`: [...] -> [..., classes] with the values at `indices`, zero elsewhere.
+    public func scattered(indices: Tensor<S>, classes: Int) -> Variable {
+        Variable.record(value.scattered(indices: indices, classes: classes), [self]) { g, _, _ in
+            [g.gathered(indices: indices)]
+        }
+    }
+
+    /// One-hot rows as a constant.
+    public static func oneHot(indices: Tensor<S>, classes: Int) -> Variable {
+        Variable(Tensor.oneHot(indices: indices, classes: classes))
+    }
+}
+
+// MARK: - Custom gradients
+
+extension Variable {
+    /// Value `value`, gradient `surrogate`'s: the straight-through construction
+    /// `value + surrogate − stopgrad(surrogate)` without the rounding of the sum.
+    public static func straightThrough(value: Tensor<S>, surrogate: Variable) -> Variable {
+        precondition(value.shape == surrogate.shape, "straightThrough: value \(value.shape) vs surrogate \(surrogate.shape)")
+        return record(value, [surrogate]) { g, _, _ in [g] }
+    }
+}

@@ -1,0 +1,131 @@
+// The scalar types a tensor can hold. Float32 trains (like PyTorch); Float64 runs the gradient checks
+// and the exact-enumeration oracles, where Float32 rounding would hide a wrong backward rule.
+import Foundation
+
+/// A floating-point type with BLAS support and the transcendental functions the kernels need.
+///
+/// The `_…Kernel` requirements are the *specialisation points*: Float and Double implement them by
+/// calling the generic kernels with a concrete type, so every inner loop is compiled for that type
+/// (a generic loop that dispatches each `+` through a witness table is ~20x slower). Generic tensor
+/// code above this layer pays one protocol call per tensor op, never per element.
+public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, LosslessStringConvertible
+where RawSignificand: FixedWidthInteger {
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func expm1(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func pow(_ x: Self, _ y: Self) -> Self
+    /// A uniform sample in the open interval (0, 1) from 64 random bits.
+    static func openUnit(_ bits: UInt64) -> Self
+
+    static func _gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                      alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ count: Int)
+    static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Self>, _ aStrides: [Int],
+                              _ b: UnsafePointer<Self>, _ bStrides: [Int],
+                              _ out: UnsafeMutablePointer<Self>, _ shape: [Int])
+    static func _stridedCopyKernel(_ x: UnsafePointer<Self>, _ strides: [Int], _ out: UnsafeMutablePointer<Self>, _ shape: [Int])
+    static func _reduceKernel(_ op: ReduceOp, _ x: UnsafePointer<Self>, outer: Int, length: Int, inner: Int,
+                              _ y: UnsafeMutablePointer<Self>)
+    static func _softmaxKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int, log: Bool)
+    static func _logSumExpKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
+    static func _selectKernel(_ mask: UnsafePointer<Self>, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
+                              _ out: UnsafeMutablePointer<Self>, _ count: Int)
+    static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Self>, _ count: Int)
+}
+
+extension Float: TensorScalar {
+    public static func exp(_ x: Float) -> Float { Foundation.expf(x) }
+    public static func log(_ x: Float) -> Float { Foundation.logf(x) }
+    public static func log1p(_ x: Float) -> Float { Foundation.log1pf(x) }
+    public static func expm1(_ x: Float) -> Float { Foundation.expm1f(x) }
+    public static func tanh(_ x: Float) -> Float { Foundation.tanhf(x) }
+    public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
+    /// (k + 1/2)·2⁻²³ for the top 23 bits k: exact in Float (24-bit significand), so never 0 or 1.
+    /// (With 24 bits, k + 0.5 rounds for k ≥ 2²³ and the all-ones word gave exactly 1.)
+    @inline(__always)
+    public static func openUnit(_ bits: UInt64) -> Float { (Float(bits >> 41) + 0.5) * 0x1p-23 }
+
+    public static func _gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                             alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+    public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        unaryKernel(op, x, y, count)
+    }
+    public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
+                                     _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
+        binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+    }
+    public static func _stridedCopyKernel(_ x: UnsafePointer<Float>, _ strides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
+        stridedCopyKernel(x, strides, out, shape)
+    }
+    public static func _reduceKernel(_ op: ReduceOp, _ x: UnsafePointer<Float>, outer: Int, length: Int, inner: Int,
+                                     _ y: UnsafeMutablePointer<Float>) {
+        reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
+    }
+    public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool) {
+        softmaxKernel(x, y, rows: rows, columns: columns, log: log)
+    }
+    public static func _logSumExpKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        logSumExpKernel(x, y, rows: rows, columns: columns)
+    }
+    public static func _selectKernel(_ mask: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                     _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+        selectKernel(mask, a, b, out, count)
+    }
+    public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+        uniformKernel(&rng, out, count)
+    }
+}
+
+extension Double: TensorScalar {
+    public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+    public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    /// (k + 1/2)·2⁻⁵² for the top 52 bits k: exact in Double (53-bit significand), so never 0 or 1.
+    /// (With 53 bits, k + 0.5 rounds for k ≥ 2⁵² and the all-ones word gave exactly 1.)
+    @inline(__always)
+    public static func openUnit(_ bits: UInt64) -> Double { (Double(bits >> 12) + 0.5) * 0x1p-52 }
+
+    public static func _gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                             alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        blasGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+    public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
+        unaryKernel(op, x, y, count)
+    }
+    public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
+                                     _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
+        binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+    }
+    public static func _stridedCopyKernel(_ x: UnsafePointer<Double>, _ strides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
+        stridedCopyKernel(x, strides, out, shape)
+    }
+    public static func _reduceKernel(_ op: ReduceOp, _ x: UnsafePointer<Double>, outer: Int, length: Int, inner: Int,
+                                     _ y: UnsafeMutablePointer<Double>) {
+        reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
+    }
+    public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool) {
+        softmaxKernel(x, y, rows: rows, columns: columns, log: log)
+    }
+    public static func _logSumExpKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
+        logSumExpKernel(x, y, rows: rows, columns: columns)
+    }
+    public static func _selectKernel(_ mask: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+                                     _ out: UnsafeMutablePointer<Double>, _ count: Int) {
+        selectKernel(mask, a, b, out, count)
+    }
+    public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Double>, _ count: Int) {
+        uniformKernel(&rng, out, count)
+    }
+}

@@ -1,0 +1,258 @@
+// Value-level tensor operations (no gradient tracking). The differentiable layer in Ops.swift calls
+// these for its forward values and builds its backward rules out of its own ops.
+
+// MARK: - Elementwise
+
+extension Tensor {
+    func mapped(_ op: UnaryOp) -> Tensor {
+        var out = Tensor(uninitializedShape: shape)
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._unaryKernel(op, x, $0, count) } }
+        return out
+    }
+
+    public func neg() -> Tensor { mapped(.neg) }
+    public func exp() -> Tensor { mapped(.exp) }
+    public func log() -> Tensor { mapped(.log) }
+    public func log1p() -> Tensor { mapped(.log1p) }
+    public func sigmoid() -> Tensor { mapped(.sigmoid) }
+    public func tanh() -> Tensor { mapped(.tanh) }
+    public func relu() -> Tensor { mapped(.relu) }
+    public func softplus() -> Tensor { mapped(.softplus) }
+    public func logSigmoid() -> Tensor { mapped(.logSigmoid) }
+    public func square() -> Tensor { mapped(.square) }
+    public func sqrt() -> Tensor { mapped(.sqrt) }
+    public func abs() -> Tensor { mapped(.abs) }
+    public func reciprocal() -> Tensor { mapped(.reciprocal) }
+    /// 1 where the value is > 0, else 0.
+    public func step() -> Tensor { mapped(.step) }
+
+    func combined(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        let outShape = broadcastShape(shape, other.shape)
+        var out = Tensor(uninitializedShape: outShape)
+        let aStrides = broadcastStrides(shape, to: outShape), bStrides = broadcastStrides(other.shape, to: outShape)
+        withUnsafePointer { a in
+            other.withUnsafePointer { b in
+                out.withUnsafeMutablePointer { S._binaryKernel(op, a, aStrides, b, bStrides, $0, outShape) }
+            }
+        }
+        return out
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { a.combined(.add, b) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { a.combined(.sub, b) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { a.combined(.mul, b) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { a.combined(.div, b) }
+    public static func + (a: Tensor, b: S) -> Tensor { a.combined(.add, Tensor(b)) }
+    public static func - (a: Tensor, b: S) -> Tensor { a.combined(.sub, Tensor(b)) }
+    public static func * (a: Tensor, b: S) -> Tensor { a.combined(.mul, Tensor(b)) }
+    public static func / (a: Tensor, b: S) -> Tensor { a.combined(.div, Tensor(b)) }
+    public static func + (a: S, b: Tensor) -> Tensor { Tensor(a).combined(.add, b) }
+    public static func - (a: S, b: Tensor) -> Tensor { Tensor(a).combined(.sub, b) }
+    public static func * (a: S, b: Tensor) -> Tensor { Tensor(a).combined(.mul, b) }
+    public static func / (a: S, b: Tensor) -> Tensor { Tensor(a).combined(.div, b) }
+    public static prefix func - (a: Tensor) -> Tensor { a.neg() }
+
+    public func maximum(_ other: Tensor) -> Tensor { combined(.maximum, other) }
+    public func minimum(_ other: Tensor) -> Tensor { combined(.minimum, other) }
+    public func pow(_ exponent: Tensor) -> Tensor { combined(.pow, exponent) }
+    /// 1 where self > other (broadcast), else 0.
+    public func greater(_ other: Tensor) -> Tensor { combined(.greater, other) }
+    /// 1 where self == other (broadcast), else 0.
+    public func equal(_ other: Tensor) -> Tensor { combined(.equal, other) }
+
+    /// `mask != 0 ? a : b` elementwise, all three broadcast to a common shape.
+    public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let outShape = broadcastShape(broadcastShape(mask.shape, a.shape), b.shape)
+        let m = mask.expanded(to: outShape), x = a.expanded(to: outShape), y = b.expanded(to: outShape)
+        var out = Tensor(uninitializedShape: outShape)
+        let n = out.count
+        m.withUnsafePointer { mp in
+            x.withUnsafePointer { xp in
+                y.withUnsafePointer { yp in
+                    out.withUnsafeMutablePointer { S._selectKernel(mp, xp, yp, $0, n) }
+                }
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - Shape
+
+extension Tensor {
+    /// Broadcasts to `target` (materialised). Returns self unchanged if already that shape.
+    public func expanded(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        let strides = broadcastStrides(shape, to: target)
+        var out = Tensor(uninitializedShape: target)
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, strides, $0, target) } }
+        return out
+    }
+
+    /// Sums over the axes that broadcasting stretched, so the result has `target` shape: the adjoint of
+    /// `expanded(to:)`, used by every broadcasting op's backward rule.
+    public func summed(toShape target: [Int]) -> Tensor {
+        if shape == target { return self }
+        precondition(target.count <= rank, "cannot sum \(shape) to \(target)")
+        var result = self
+        // Leading axes that the target lacks.
+        while result.rank > target.count { result = result.sum(alongAxis: 0) }
+        for axis in 0..<target.count where target[axis] == 1 && result.shape[axis] != 1 {
+            result = result.sum(alongAxis: axis, keepingDimensions: true)
+        }
+        precondition(result.shape == target, "cannot sum \(shape) to \(target)")
+        return result
+    }
+
+    /// Matrix transpose of a rank-2 tensor.
+    public func transposed() -> Tensor {
+        precondition(rank == 2, "transposed() needs a matrix, got shape \(shape)")
+        let outShape = [shape[1], shape[0]]
+        var out = Tensor(uninitializedShape: outShape)
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, [1, shape[1]], $0, outShape) } }
+        return out
+    }
+}
+
+// MARK: - Reductions
+
+extension Tensor {
+    func reduced(_ op: ReduceOp, alongAxis axis: Int, keepingDimensions: Bool) -> Tensor {
+        let a = normalizedAxis(axis)
+        let outer = shape[..<a].reduce(1, *), length = shape[a], inner = shape[(a + 1)...].reduce(1, *)
+        var kept = shape
+        kept[a] = 1
+        var out = Tensor(uninitializedShape: kept)
+        withUnsafePointer { x in
+            out.withUnsafeMutablePointer { S._reduceKernel(op, x, outer: outer, length: length, inner: inner, $0) }
+        }
+        if keepingDimensions { return out }
+        var dropped = shape
+        dropped.remove(at: a)
+        return out.reshaped(dropped)
+    }
+
+    public func sum(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
+        reduced(.sum, alongAxis: axis, keepingDimensions: keepingDimensions)
+    }
+    public func max(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
+        reduced(.max, alongAxis: axis, keepingDimensions: keepingDimensions)
+    }
+    public func min(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
+        reduced(.min, alongAxis: axis, keepingDimensions: keepingDimensions)
+    }
+    public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
+        sum(alongAxis: axis, keepingDimensions: keepingDimensions) / S(shape[normalizedAxis(axis)])
+    }
+    /// Index of the largest value along the last axis (first one on ties), as scalars.
+    public func argmax() -> Tensor { reduced(.argmax, alongAxis: -1, keepingDimensions: false) }
+
+    /// Sum of all elements as a rank-0 tensor.
+    public func sum() -> Tensor {
+        var out = Tensor(uninitializedShape: [])
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._reduceKernel(.sum, x, outer: 1, length: count, inner: 1, $0) } }
+        return out
+    }
+    public func mean() -> Tensor { sum() / S(Swift.max(count, 1)) }
+}
+
+// MARK: - Softmax family (last axis)
+
+extension Tensor {
+    var rows: Int { count / Swift.max(shape.last ?? 1, 1) }
+
+    public func softmax() -> Tensor {
+        var out = Tensor(uninitializedShape: shape)
+        let columns = shape.last ?? 1
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._softmaxKernel(x, $0, rows: rows, columns: columns, log: false) } }
+        return out
+    }
+
+    public func logSoftmax() -> Tensor {
+        var out = Tensor(uninitializedShape: shape)
+        let columns = shape.last ?? 1
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._softmaxKernel(x, $0, rows: rows, columns: columns, log: true) } }
+        return out
+    }
+
+    /// log Σ exp along the last axis, max-shifted.
+    public func logSumExp(keepingDimensions: Bool = false) -> Tensor {
+        var kept = shape
+        kept[kept.count - 1] = 1
+        var out = Tensor(uninitializedShape: kept)
+        let columns = shape.last ?? 1
+        withUnsafePointer { x in out.withUnsafeMutablePointer { S._logSumExpKernel(x, $0, rows: rows, columns: columns) } }
+        return keepingDimensions ? out : out.reshaped(Array(shape.dropLast()))
+    }
+}
+
+// MARK: - Indexing along the last axis
+
+extension Tensor {
+    /// One-hot rows: `indices` (any shape, integer-valued scalars) -> shape + [classes].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func oneHot(indices: Tensor, classes: Int) -> Tensor {
+        Tensor(shape: indices.shape + [classes]) { out in
+            out.initialize(repeating: 0)
+            for i in 0..<indices.count {
+                let k = Int(indices[flat: i])
+                precondition(k >= 0 && k < classes, "class index \(k) out of range 0..<\(classes)")
+                out[i * classes + k] = 1
+            }
+        }
+    }
+
+    /// Picks `self[..., indices[...]]` along the last axis: [..., K] and [...] -> [...].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func gathered(indices: Tensor) -> Tensor {
+        let classes = shape.last ?? 1
+        precondition(Array(shape.dropLast()) == indices.shape, "gather: \(shape) with indices \(indices.shape)")
+        return Tensor(shape: indices.shape) { out in
+            withUnsafePointer { x in
+                for i in 0..<indices.count { out[i] = x[i * classes + Int(indices[flat: i])] }
+            }
+        }
+    }
+
+    /// The adjoint of `gathered`: places each value at its index in a zero row of `classes`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func scattered(indices: Tensor, classes: Int) -> Tensor {
+        precondition(shape == indices.shape, "scatter: values \(shape) with indices \(indices.shape)")
+        return Tensor(shape: shape + [classes]) { out in
+            out.initialize(repeating: 0)
+            withUnsafePointer { x in
+                for i in 0..<indices.count { out[i * classes + Int(indices[flat: i])] += x[i] }
+            }
+        }
+    }
+}
+
+// MARK: - Matrix product
+
+extension Tensor {
+    /// `op(a) · op(b)` for rank-2 tensors through BLAS gemm; `op` transposes when its flag is set.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        precondition(a.rank == 2 && b.rank == 2, "matmul needs matrices, got \(a.shape) and \(b.shape)")
+        let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
+        let kb = transposeB ? b.shape[1] : b.shape[0], n = transposeB ? b.shape[0] : b.shape[1]
+        precondition(k == kb, "matmul inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
+        var out = Tensor(uninitializedShape: [m, n])
+        if k == 0 {
+            out.withUnsafeMutablePointer { $0.initialize(repeating: 0, count: m * n) }
+            return out
+        }
+        if m == 0 || n == 0 { return out }
+        a.withUnsafePointer { ap in
+            b.withUnsafePointer { bp in
+                out.withUnsafeMutablePointer { cp in
+                    S._gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                            a: ap, lda: a.shape[1], b: bp, ldb: b.shape[1], beta: 0, c: cp, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+}

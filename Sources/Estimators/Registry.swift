@@ -1,0 +1,45 @@
+// The estimator registry: one literal table, keyed by the name used in configs.
+import Autodiff
+import VAE
+
+/// What the registry knows about an estimator before building one.
+public protocol EstimatorDescriptor {
+    /// Config name, kebab-case (`reinmax-cv`).
+    static var name: String { get }
+    /// One line for `vae-train --list-estimators` and the README.
+    static var summary: String { get }
+    /// Every option key the estimator reads (besides `name`); anything else in the config is an error.
+    static var optionKeys: [String] { get }
+    static var families: Set<LatentFamily> { get }
+    static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S>
+}
+
+public enum EstimatorRegistry {
+    /// All estimators, in the order they are listed to users.
+    public static let all: [any EstimatorDescriptor.Type] = [
+        StraightThroughDescriptor.self,
+        REINFORCEDescriptor.self,
+    ]
+
+    public static var names: [String] { all.map { $0.name } }
+
+    public static func descriptor(named name: String) throws -> any EstimatorDescriptor.Type {
+        guard let found = all.first(where: { $0.name == name }) else {
+            throw EstimatorError.unknownEstimator(name, known: names)
+        }
+        return found
+    }
+
+    /// Builds an estimator from config options, rejecting unknown option keys and unsupported families.
+    public static func make<S: TensorScalar>(_ options: EstimatorOptions, family: LatentFamily? = nil,
+                                             scalar: S.Type = S.self) throws -> any GradientEstimator<S> {
+        let descriptor = try descriptor(named: options.estimator)
+        for key in options.values.keys.sorted() where !descriptor.optionKeys.contains(key) {
+            throw EstimatorError.unknownOption(estimator: descriptor.name, key: key, allowed: descriptor.optionKeys)
+        }
+        if let family, !descriptor.families.contains(family) {
+            throw EstimatorError.unsupportedFamily(estimator: descriptor.name, family: family)
+        }
+        return try descriptor.make(options, scalar: S.self)
+    }
+}

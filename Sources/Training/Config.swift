@@ -1,0 +1,354 @@
+// Run configuration: decoded from JSON section by section with validation, so every mistake is
+// reported with its key path and what is allowed. The README documents every key.
+import Estimators
+import Foundation
+import VAE
+
+public enum ConfigError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case unknownKey(path: String, allowed: [String])
+    case wrongType(path: String, expected: String, found: String)
+    case invalidValue(path: String, value: String, requirement: String)
+    case estimator(String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): return "cannot read config \(path): \(reason)"
+        case let .unknownKey(path, allowed):
+            return "unknown config key '\(path)'; allowed here: \(allowed.sorted().joined(separator: ", "))"
+        case let .wrongType(path, expected, found): return "config key '\(path)' must be \(expected), found \(found)"
+        case let .invalidValue(path, value, requirement): return "config key '\(path)' = \(value) is invalid: \(requirement)"
+        case let .estimator(message): return "config key 'estimator': \(message)"
+        }
+    }
+}
+
+// MARK: - The configuration
+
+public struct DataConfig: Equatable, Sendable {
+    public var dataset: DatasetKind = .mnist
+    /// Explicit data directory; nil searches the default locations (see DatasetLoader).
+    public var directory: String?
+    public var binarization: Binarization = .none
+    public var trainLimit: Int?
+    public var testLimit: Int?
+    /// Which split the per-epoch evaluation uses (`valid` exists only for binarized_mnist).
+    public var evaluationSplit: Split = .test
+}
+
+public enum ModelKind: String, Sendable, CaseIterable { case mlp, linear }
+
+public struct ModelConfig: Equatable, Sendable {
+    public var kind: ModelKind = .mlp
+    public var encoderHidden = [512, 256]
+    public var decoderHidden = [256, 512]
+    public var activation: Activation = .relu
+    public var learnedPrior = false
+}
+
+public enum KLMode: String, Sendable, CaseIterable { case analytic, sample }
+
+public struct LatentConfig: Equatable, Sendable {
+    public var spec = LatentSpec.categorical(4, 24)
+    public var kl: KLMode = .analytic
+}
+
+public struct TrainingConfig: Equatable, Sendable {
+    public var epochs = 10
+    public var batchSize = 100
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate = 1e-3
+    public var seed = 1
+    public var gradientClip: Double?
+    public var threads = 1
+    /// Cap on steps per epoch (benchmarks and smoke tests); nil = the whole training set.
+    public var maxStepsPerEpoch: Int?
+}
+
+public struct EvaluationConfig: Equatable, Sendable {
+    /// Evaluate every this many epochs (and always after the last).
+    public var every = 1
+    /// K for the IWAE bound on the test NLL; 0 turns it off.
+    public var iwaeSamples = 0
+    /// Log a cheap gradient-variance estimate (grad_var column) every this many epochs; 0 = off.
+    public var gradientVarianceEvery = 0
+}
+
+public enum ProgressMode: String, Sendable, CaseIterable { case auto, always, never }
+
+public struct OutputConfig: Equatable, Sendable {
+    public var directory = "results"
+    public var checkpoint = true
+    public var progress: ProgressMode = .auto
+}
+
+public struct RunConfig: Equatable, Sendable {
+    public var name = "run"
+    public var data = DataConfig()
+    public var model = ModelConfig()
+    public var latent = LatentConfig()
+    public var estimator = EstimatorOptions(estimator: "st")
+    public var training = TrainingConfig()
+    public var evaluation = EvaluationConfig()
+    public var output = OutputConfig()
+
+    public init() {}
+
+    public var modelShape: ModelShape {
+        ModelShape(inputSize: 784,
+                   encoderHidden: model.kind == .linear ? [] : model.encoderHidden,
+                   decoderHidden: model.kind == .linear ? [] : model.decoderHidden,
+                   activation: model.activation, latent: latent.spec, learnedPrior: model.learnedPrior)
+    }
+}
+
+// MARK: - Decoding with validation
+
+/// Reads one object section, remembering every key it was asked about so unknown keys can be named.
+struct SectionReader {
+    let path: String
+    let object: [String: JSON]
+    private(set) var known: [String] = []
+
+    init(_ json: JSON?, path: String) throws {
+        self.path = path
+        switch json {
+        case nil, .null?: object = [:]
+        case let .object(o)?: object = o
+        case let other?: throw ConfigError.wrongType(path: path, expected: "an object", found: other.typeName)
+        }
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func raw(_ key: String) -> JSON? {
+        known.append(key)
+        if case .null? = object[key] { return nil }
+        return object[key]
+    }
+
+    mutating func number(_ key: String, default fallback: Double, requirement: String = "",
+                         isValid: (Double) -> Bool = { _ in true }) throws -> Double {
+        guard let value = raw(key) else { return fallback }
+        guard case let .number(d) = value else {
+            throw ConfigError.wrongType(path: keyPath(key), expected: "a number", found: value.typeName)
+        }
+        guard d.isFinite, isValid(d) else {
+            throw ConfigError.invalidValue(path: keyPath(key), value: value.description, requirement: requirement)
+        }
+        return d
+    }
+
+    mutating func optionalNumber(_ key: String, requirement: String, isValid: (Double) -> Bool) throws -> Double? {
+        guard object[key] != nil, object[key] != .null else { known.append(key); return nil }
+        return try number(key, default: 0, requirement: requirement, isValid: isValid)
+    }
+
+    mutating func integer(_ key: String, default fallback: Int, minimum: Int) throws -> Int {
+        Int(try number(key, default: Double(fallback), requirement: "must be an integer >= \(minimum)") {
+            $0 == $0.rounded() && $0 >= Double(minimum)
+        })
+    }
+
+    mutating func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
+        try optionalNumber(key, requirement: "must be an integer >= \(minimum) or null") {
+            $0 == $0.rounded() && $0 >= Double(minimum)
+        }.map { Int($0) }
+    }
+
+    mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let value = raw(key) else { return fallback }
+        guard case let .bool(b) = value else {
+            throw ConfigError.wrongType(path: keyPath(key), expected: "true or false", found: value.typeName)
+        }
+        return b
+    }
+
+    mutating func string(_ key: String) throws -> String? {
+        guard let value = raw(key) else { return nil }
+        guard case let .string(s) = value else {
+            throw ConfigError.wrongType(path: keyPath(key), expected: "a string", found: value.typeName)
+        }
+        return s
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default fallback: E) throws -> E
+    where E.RawValue == String {
+        guard let s = try string(key) else { return fallback }
+        guard let value = E(rawValue: s) else {
+            throw ConfigError.invalidValue(path: keyPath(key), value: "\"\(s)\"",
+                requirement: "allowed values: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    mutating func integerList(_ key: String, default fallback: [Int]) throws -> [Int] {
+        guard let value = raw(key) else { return fallback }
+        guard case let .array(items) = value else {
+            throw ConfigError.wrongType(path: keyPath(key), expected: "a list of integers", found: value.typeName)
+        }
+        return try items.map { item in
+            guard case let .number(d) = item, d == d.rounded(), d >= 1 else {
+                throw ConfigError.invalidValue(path: keyPath(key), value: value.description,
+                                               requirement: "must be a list of positive integers")
+            }
+            return Int(d)
+        }
+    }
+
+    func finish() throws {
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw ConfigError.unknownKey(path: keyPath(key), allowed: known)
+        }
+    }
+}
+
+extension RunConfig {
+    static let sections = ["name", "data", "model", "latent", "estimator", "training", "evaluation", "output", "sweep"]
+
+    /// Decodes and validates one run's configuration (a sweep must be expanded first; see `Sweep`).
+    public init(json: JSON, defaultName: String = "run") throws {
+        self.init()
+        var top = try SectionReader(json, path: "")
+        name = try top.string("name") ?? defaultName
+        guard name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) != nil else {
+            throw ConfigError.invalidValue(path: "name", value: "\"\(name)\"", requirement: "letters, digits, '.', '_' and '-' only (it names a folder)")
+        }
+
+        var d = try SectionReader(top.raw("data"), path: "data")
+        data.dataset = try d.choice("dataset", default: DatasetKind.mnist)
+        data.directory = try d.string("directory")
+        data.binarization = try d.choice("binarization", default: Binarization.none)
+        data.trainLimit = try d.optionalInteger("train_limit", minimum: 1)
+        data.testLimit = try d.optionalInteger("test_limit", minimum: 1)
+        data.evaluationSplit = try d.choice("evaluation_split", default: Split.test)
+        guard data.dataset.splits.contains(data.evaluationSplit) else {
+            throw ConfigError.invalidValue(path: "data.evaluation_split", value: "\"\(data.evaluationSplit.rawValue)\"",
+                requirement: "\(data.dataset.rawValue) has splits \(data.dataset.splits.map(\.rawValue).joined(separator: ", "))")
+        }
+        try d.finish()
+
+        var m = try SectionReader(top.raw("model"), path: "model")
+        model.kind = try m.choice("type", default: ModelKind.mlp)
+        model.encoderHidden = try m.integerList("encoder_hidden", default: [512, 256])
+        model.decoderHidden = try m.integerList("decoder_hidden", default: [256, 512])
+        model.activation = try m.choice("activation", default: Activation.relu)
+        model.learnedPrior = try m.bool("learned_prior", default: false)
+        if model.kind == .mlp {
+            for (key, list) in [("encoder_hidden", model.encoderHidden), ("decoder_hidden", model.decoderHidden)] where list.isEmpty {
+                throw ConfigError.invalidValue(path: "model.\(key)", value: "[]",
+                    requirement: "an mlp needs at least one hidden layer; use model.type = \"linear\" for none")
+            }
+        }
+        try m.finish()
+
+        var l = try SectionReader(top.raw("latent"), path: "latent")
+        let family = try l.choice("family", default: LatentFamily.categorical)
+        let variables = try l.integer("variables", default: 4, minimum: 1)
+        let classes = family == .categorical ? try l.integer("classes", default: 24, minimum: 2) : 2
+        if family == .bernoulli, l.object["classes"] != nil {
+            _ = l.raw("classes")
+            throw ConfigError.invalidValue(path: "latent.classes", value: l.object["classes"]!.description,
+                                           requirement: "only categorical latents have classes; remove it for bernoulli")
+        }
+        latent.spec = LatentSpec(family: family, variables: variables, classes: classes)
+        latent.kl = try l.choice("kl", default: KLMode.analytic)
+        try l.finish()
+
+        estimator = try RunConfig.estimatorOptions(top.raw("estimator"), family: family)
+
+        var t = try SectionReader(top.raw("training"), path: "training")
+        training.epochs = try t.integer("epochs", default: 10, minimum: 1)
+        training.batchSize = try t.integer("batch_size", default: 100, minimum: 1)
+        training.optimizer = try t.choice("optimizer", default: OptimizerKind.adam)
+        training.learningRate = try t.number("learning_rate", default: 1e-3, requirement: "must be > 0") { $0 > 0 }
+        training.seed = try t.integer("seed", default: 1, minimum: 0)
+        training.gradientClip = try t.optionalNumber("gradient_clip", requirement: "must be > 0 or null") { $0 > 0 }
+        training.threads = try t.integer("threads", default: 1, minimum: 1)
+        training.maxStepsPerEpoch = try t.optionalInteger("max_steps_per_epoch", minimum: 1)
+        try t.finish()
+
+        var e = try SectionReader(top.raw("evaluation"), path: "evaluation")
+        evaluation.every = try e.integer("every", default: 1, minimum: 1)
+        evaluation.iwaeSamples = try e.integer("iwae_samples", default: 0, minimum: 0)
+        evaluation.gradientVarianceEvery = try e.integer("gradient_variance_every", default: 0, minimum: 0)
+        try e.finish()
+
+        var o = try SectionReader(top.raw("output"), path: "output")
+        output.directory = try o.string("directory") ?? "results"
+        output.checkpoint = try o.bool("checkpoint", default: true)
+        output.progress = try o.choice("progress", default: ProgressMode.auto)
+        try o.finish()
+
+        _ = top.raw("sweep")  // expanded before decoding; tolerated here so resolved sweeps still decode
+        try top.finish()
+    }
+
+    /// The estimator section: `name` plus that estimator's options, validated by the registry.
+    static func estimatorOptions(_ json: JSON?, family: LatentFamily) throws -> EstimatorOptions {
+        guard case let .object(object)? = json else {
+            if json == nil || json == .null { return EstimatorOptions(estimator: "st") }
+            throw ConfigError.wrongType(path: "estimator", expected: "an object", found: json!.typeName)
+        }
+        guard case let .string(name)? = object["name"] else {
+            throw ConfigError.invalidValue(path: "estimator.name", value: object["name"]?.description ?? "missing",
+                                           requirement: "a string, one of: \(EstimatorRegistry.names.joined(separator: ", "))")
+        }
+        var values: [String: OptionValue] = [:]
+        for (key, value) in object where key != "name" {
+            switch value {
+            case let .number(d): values[key] = .number(d)
+            case let .string(s): values[key] = .string(s)
+            case let .bool(b): values[key] = .bool(b)
+            case .null: continue
+            default: throw ConfigError.wrongType(path: "estimator.\(key)", expected: "a number, string or boolean", found: value.typeName)
+            }
+        }
+        let options = EstimatorOptions(estimator: name, values: values)
+        do {
+            _ = try EstimatorRegistry.make(options, family: family, scalar: Float.self)
+        } catch let error as EstimatorError {
+            throw ConfigError.estimator(error.description)
+        }
+        return options
+    }
+
+    /// The resolved configuration as JSON (every default filled in), written next to each run.
+    public var json: JSON {
+        func num(_ x: Double) -> JSON { .number(x) }
+        func ints(_ xs: [Int]) -> JSON { .array(xs.map { .number(Double($0)) }) }
+        var estimatorObject: [String: JSON] = ["name": .string(estimator.estimator)]
+        for (k, v) in estimator.values {
+            switch v {
+            case let .number(d): estimatorObject[k] = .number(d)
+            case let .string(s): estimatorObject[k] = .string(s)
+            case let .bool(b): estimatorObject[k] = .bool(b)
+            }
+        }
+        var latentObject: [String: JSON] = ["family": .string(latent.spec.family.rawValue),
+                                            "variables": num(Double(latent.spec.variables)), "kl": .string(latent.kl.rawValue)]
+        if latent.spec.family == .categorical { latentObject["classes"] = num(Double(latent.spec.classes)) }
+        return .object([
+            "name": .string(name),
+            "data": .object(["dataset": .string(data.dataset.rawValue), "directory": data.directory.map(JSON.string) ?? .null,
+                             "binarization": .string(data.binarization.rawValue),
+                             "train_limit": data.trainLimit.map { num(Double($0)) } ?? .null,
+                             "test_limit": data.testLimit.map { num(Double($0)) } ?? .null,
+                             "evaluation_split": .string(data.evaluationSplit.rawValue)]),
+            "model": .object(["type": .string(model.kind.rawValue), "encoder_hidden": ints(model.encoderHidden),
+                              "decoder_hidden": ints(model.decoderHidden), "activation": .string(model.activation.rawValue),
+                              "learned_prior": .bool(model.learnedPrior)]),
+            "latent": .object(latentObject),
+            "estimator": .object(estimatorObject),
+            "training": .object(["epochs": num(Double(training.epochs)), "batch_size": num(Double(training.batchSize)),
+                                 "optimizer": .string(training.optimizer.rawValue), "learning_rate": num(training.learningRate),
+                                 "seed": num(Double(training.seed)), "gradient_clip": training.gradientClip.map(num) ?? .null,
+                                 "threads": num(Double(training.threads)),
+                                 "max_steps_per_epoch": training.maxStepsPerEpoch.map { num(Double($0)) } ?? .null]),
+            "evaluation": .object(["every": num(Double(evaluation.every)), "iwae_samples": num(Double(evaluation.iwaeSamples)),
+                                   "gradient_variance_every": num(Double(evaluation.gradientVarianceEvery))]),
+            "output": .object(["directory": .string(output.directory), "checkpoint": .bool(output.checkpoint),
+                               "progress": .string(output.progress.rawValue)]),
+        ])
+    }
+}

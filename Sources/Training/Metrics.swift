@@ -1,0 +1,95 @@
+// Per-epoch metrics and their CSV form. Column names are stable (documented in the README); timing
+// columns come last so two runs of the same config can be compared byte for byte on the rest.
+import Foundation
+
+public struct EpochMetrics: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var step: Int
+    /// Mean training −ELBO over the epoch's examples (the running mean the ReinMax tables report).
+    public var trainLoss: Double
+    public var trainReconstruction: Double
+    public var trainKL: Double
+    /// −ELBO on the evaluation split, one stochastic pass (nil on epochs without evaluation).
+    public var evalLoss: Double?
+    public var evalReconstruction: Double?
+    public var evalKL: Double?
+    /// IWAE bound on the evaluation NLL with K samples (nil when off).
+    public var evalIWAE: Double?
+    /// Trace of the covariance of the encoder-logit gradient estimate on a fixed batch (nil when off).
+    public var gradientVariance: Double?
+    public var examplesPerSecond: Double
+    public var epochSeconds: Double
+    public var elapsedSeconds: Double
+
+    public static let columns = [
+        "epoch", "step", "train_loss", "train_recon", "train_kl", "eval_loss", "eval_recon", "eval_kl",
+        "eval_iwae_nll", "grad_var", "examples_per_sec", "epoch_seconds", "elapsed_seconds",
+    ]
+    /// Columns that depend on the machine's speed, excluded from reproducibility comparisons.
+    public static let timingColumns: Set<String> = ["examples_per_sec", "epoch_seconds", "elapsed_seconds"]
+
+    public var csvRow: String {
+        func f(_ x: Double?, _ digits: Int = 6) -> String {
+            guard let x else { return "" }
+            if x.isNaN { return "nan" }
+            if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+            return String(format: "%.\(digits)f", x)
+        }
+        return [String(epoch), String(step), f(trainLoss), f(trainReconstruction), f(trainKL), f(evalLoss),
+                f(evalReconstruction), f(evalKL), f(evalIWAE), f(gradientVariance, 8), f(examplesPerSecond, 1),
+                f(epochSeconds, 3), f(elapsedSeconds, 3)].joined(separator: ",")
+    }
+}
+
+/// Writes `contents` to `path` via a temporary file and rename, so a reader (or a killed run) never
+/// sees a half-written file.
+public func writeAtomically(_ contents: Data, to path: String) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+    let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+    guard FileManager.default.createFile(atPath: temporary, contents: contents) else {
+        throw TrainingError.io(path: path, reason: "cannot write")
+    }
+    if rename(temporary, path) != 0 {
+        try? FileManager.default.removeItem(atPath: temporary)
+        throw TrainingError.io(path: path, reason: String(cString: strerror(errno)))
+    }
+}
+
+public func writeMetricsCSV(_ rows: [EpochMetrics], to path: String) throws {
+    var text = EpochMetrics.columns.joined(separator: ",") + "\n"
+    for row in rows { text += row.csvRow + "\n" }
+    try writeAtomically(Data(text.utf8), to: path)
+}
+
+/// Reads a CSV written by this tool (no quoting needed: values are numbers and simple identifiers).
+public func readCSV(_ path: String) throws -> (header: [String], rows: [[String]]) {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw TrainingError.io(path: path, reason: "no such file")
+    }
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+    guard let first = lines.first else { return ([], []) }
+    let header = first.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    return (header, lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) })
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case nonFinite(epoch: Int, step: Int, what: String)
+    case io(path: String, reason: String)
+    case checkpoint(path: String, reason: String)
+    case data(String)
+    case runIndex(Int, count: Int)
+    case childFailed(run: String, status: Int32)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(epoch, step, what):
+            return "training stopped: \(what) is NaN or infinite at epoch \(epoch), step \(step); metrics up to the last finished epoch are kept"
+        case let .io(path, reason): return "\(path): \(reason)"
+        case let .checkpoint(path, reason): return "checkpoint \(path): \(reason)"
+        case let .data(message): return message
+        case let .runIndex(index, count): return "--run-index \(index) is out of range: the sweep has \(count) runs (0..<\(count))"
+        case let .childFailed(run, status): return "run \(run) failed with exit status \(status)"
+        }
+    }
+}

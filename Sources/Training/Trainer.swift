@@ -1,0 +1,398 @@
+// The training loop for one run: data, model, estimator, optimizers, evaluation, logs, checkpoints.
+import Autodiff
+import Estimators
+import Foundation
+import VAE
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The random streams of a run, each with one job, so e.g. changing the evaluation does not change
+/// the training noise. All are saved in checkpoints.
+struct RunStreams: Codable {
+    var data: RandomStream      // shuffling and dynamic binarisation of training batches
+    var noise: RandomStream     // the estimator's sampling noise
+    var evaluation: RandomStream
+
+    init(seed: Int) {
+        var root = RandomStream(seed: UInt64(seed))
+        _ = root.split()  // the first child initialises the model (see Trainer.init)
+        data = root.split()
+        noise = root.split()
+        evaluation = root.split()
+    }
+
+    static func modelInitStream(seed: Int) -> RandomStream {
+        var root = RandomStream(seed: UInt64(seed))
+        return root.split()
+    }
+
+    var dictionary: [String: RandomStream] { ["data": data, "noise": noise, "evaluation": evaluation] }
+    init?(_ d: [String: RandomStream]) {
+        guard let a = d["data"], let b = d["noise"], let c = d["evaluation"] else { return nil }
+        (data, noise, evaluation) = (a, b, c)
+    }
+}
+
+public final class Trainer {
+    public let config: RunConfig
+    public let directory: String
+    public let model: DiscreteVAE<Float>
+    public let estimator: any GradientEstimator<Float>
+    let optimizer: Optimizer<Float>
+    let estimatorOptimizer: Optimizer<Float>?
+    let trainSet: Dataset
+    let evalSet: Dataset
+    var streams: RunStreams
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    public private(set) var metrics: [EpochMetrics] = []
+    let log: (String) -> Void
+
+    public var metricsPath: String { (directory as NSString).appendingPathComponent("metrics.csv") }
+    public var checkpointPath: String { (directory as NSString).appendingPathComponent("checkpoint.bin") }
+    public var configPath: String { (directory as NSString).appendingPathComponent("config.json") }
+
+    /// - Parameters:
+    ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
+    public init(config: RunConfig, directory: String, datasets: (Dataset, Dataset)? = nil,
+                log: @escaping (String) -> Void = { print($0) }) throws {
+        self.config = config
+        self.directory = directory
+        self.log = log
+        if let datasets {
+            (trainSet, evalSet) = datasets
+        } else {
+            (trainSet, evalSet) = try Trainer.loadData(config.data)
+        }
+        var initStream = RunStreams.modelInitStream(seed: config.training.seed)
+        model = DiscreteVAE(shape: config.modelShape, rng: &initStream)
+        do {
+            estimator = try EstimatorRegistry.make(config.estimator, family: config.latent.spec.family, scalar: Float.self)
+        } catch let error as EstimatorError { throw ConfigError.estimator(error.description) }
+        optimizer = Optimizer(kind: config.training.optimizer, parameters: model.parameters,
+                              learningRate: Float(config.training.learningRate))
+        estimatorOptimizer = estimator.parameters.isEmpty ? nil
+            : Optimizer(kind: .adam, parameters: estimator.parameters,
+                        learningRate: Float(config.training.learningRate) * estimator.parameterLearningRateScale)
+        streams = RunStreams(seed: config.training.seed)
+    }
+
+    static func loadData(_ data: DataConfig) throws -> (Dataset, Dataset) {
+        let paths = data.directory.map { [$0] }
+        let train = try DatasetLoader.load(data.dataset, split: .train, searchPaths: paths, limit: data.trainLimit)
+        let eval = try DatasetLoader.load(data.dataset, split: data.evaluationSplit, searchPaths: paths, limit: data.testLimit)
+        return (train, eval)
+    }
+
+    // MARK: - Running
+
+    /// Trains to `config.training.epochs`, continuing from the checkpoint when `resume` is set and one
+    /// exists. Writes config.json, metrics.csv and checkpoint.bin in `directory`.
+    @discardableResult
+    public func run(resume: Bool = false) throws -> [EpochMetrics] {
+        BLASInfo.setThreads(config.training.threads)
+        reduceAllocatorChurn()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if resume, FileManager.default.fileExists(atPath: checkpointPath) {
+            try restore()
+            log("resuming \(directory) after epoch \(epoch)")
+        }
+        try writeResolvedConfig()
+        let start = Date()
+        let elapsedBefore = metrics.last?.elapsedSeconds ?? 0
+        while epoch < config.training.epochs {
+            let epochStart = Date()
+            var row = try trainEpoch()
+            let isLast = epoch == config.training.epochs
+            if epoch % config.evaluation.every == 0 || isLast {
+                let evaluation = evaluate()
+                (row.evalLoss, row.evalReconstruction, row.evalKL, row.evalIWAE) =
+                    (evaluation.loss, evaluation.reconstruction, evaluation.kl, evaluation.iwae)
+            }
+            if config.evaluation.gradientVarianceEvery > 0, epoch % config.evaluation.gradientVarianceEvery == 0 {
+                row.gradientVariance = gradientVariance(draws: 16)
+            }
+            row.epochSeconds = Date().timeIntervalSince(epochStart)
+            row.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
+            metrics.append(row)
+            try writeMetricsCSV(metrics, to: metricsPath)
+            if config.output.checkpoint { try saveCheckpoint() }
+            log(String(format: "epoch %d/%d  train -ELBO %.3f (recon %.3f, KL %.3f)  eval -ELBO %@  %.0f ex/s",
+                       epoch, config.training.epochs, row.trainLoss, row.trainReconstruction, row.trainKL,
+                       row.evalLoss.map { String(format: "%.3f", $0) } ?? "-", row.examplesPerSecond))
+        }
+        return metrics
+    }
+
+    /// One pass over the (shuffled) training set.
+    func trainEpoch() throws -> EpochMetrics {
+        let n = trainSet.count, batchSize = config.training.batchSize
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = Int(streams.data.next() % UInt64(i + 1))
+            order.swapAt(i, j)
+        }
+        var steps = (n + batchSize - 1) / batchSize
+        if let cap = config.training.maxStepsPerEpoch { steps = min(steps, cap) }
+        var sumReconstruction = 0.0, sumKL = 0.0, examples = 0
+        let progress = ProgressLine(mode: config.output.progress, total: steps, epoch: epoch + 1)
+        let clock = Date()
+        let parameters = model.parameters
+        for s in 0..<steps {
+            let indices = order[(s * batchSize)..<min(n, (s + 1) * batchSize)]
+            let x = batch(trainSet, indices, stream: &streams.data)
+            let result = objective(x, noise: &streams.noise)
+            step += 1
+            guard result.loss.value.isFinite else {
+                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "the loss")
+            }
+            var grads = gradients(of: result.loss, wrt: parameters).map(\.value)
+            guard grads.allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "a parameter gradient")
+            }
+            if let clip = config.training.gradientClip { clipGradientNorm(&grads, maxNorm: Float(clip)) }
+            if let auxiliary = result.auxiliaryLoss, let estimatorOptimizer {
+                let auxGrads = gradients(of: auxiliary, wrt: estimator.parameters).map(\.value)
+                guard auxGrads.allSatisfy(\.isFinite) else {
+                    throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "an estimator-parameter gradient")
+                }
+                estimatorOptimizer.step(estimator.parameters, gradients: auxGrads)
+            }
+            optimizer.step(parameters, gradients: grads)
+            sumReconstruction += result.reconstructionSum
+            sumKL += result.klSum
+            examples += indices.count
+            progress.update(step: s + 1, loss: (sumReconstruction + sumKL) / Double(examples),
+                            examplesPerSecond: Double(examples) / max(Date().timeIntervalSince(clock), 1e-9))
+        }
+        progress.finish()
+        epoch += 1
+        let seconds = Date().timeIntervalSince(clock)
+        return EpochMetrics(epoch: epoch, step: step, trainLoss: (sumReconstruction + sumKL) / Double(examples),
+                            trainReconstruction: sumReconstruction / Double(examples), trainKL: sumKL / Double(examples),
+                            examplesPerSecond: Double(examples) / max(seconds, 1e-9), epochSeconds: seconds, elapsedSeconds: 0)
+    }
+
+    struct StepResult {
+        var loss: Variable<Float>
+        var auxiliaryLoss: Variable<Float>?
+        var reconstructionSum: Double
+        var klSum: Double
+    }
+
+    /// The training objective for a batch: the estimator's surrogate for E_q[−log p(x|z)] plus the KL
+    /// term, averaged over the batch.
+    func objective(_ x: Tensor<Float>, noise: inout RandomStream) -> StepResult {
+        let logits = model.encode(Variable(x))
+        let context = EstimatorContext(logits: logits, latent: model.latent, inputs: x) { [model] z in
+            model.reconstructionNLL(code: z, x: x)
+        }
+        let estimate = estimator.estimate(context, rng: &noise)
+        var loss = estimate.surrogate
+        var klSum = 0.0
+        if !estimate.includesKL {
+            switch config.latent.kl {
+            case .analytic:
+                let kl = model.kl(logits: logits)
+                loss = loss + kl.sum()
+                klSum = Double(kl.value.sum().scalar)
+            case .sample:
+                // One-sample KL estimate k = log q(z) − log p(z) with its score-function gradient:
+                // ∇E_q[k] = E[k·∇log q + ∇k], both terms unbiased.
+                let code = model.latent.sample(logits: logits.value, rng: &noise)
+                let logQ = model.latent.logProbability(of: code, logits: logits)
+                let k = logQ - model.latent.logPrior(of: code, priorLogits: model.priorLogits)
+                loss = loss + k.sum() + (Variable(k.value) * logQ).sum()
+                klSum = Double(k.value.sum().scalar)
+            }
+        }
+        let batch = Float(x.shape[0])
+        return StepResult(loss: loss / batch, auxiliaryLoss: estimate.auxiliaryLoss,
+                          reconstructionSum: Double(estimate.objectiveValue.sum().scalar), klSum: klSum)
+    }
+
+    /// Gathers rows into a batch tensor and binarises it as configured.
+    func batch(_ data: Dataset, _ indices: some Collection<Int>, stream: inout RandomStream) -> Tensor<Float> {
+        let binarization = config.data.binarization
+        var uniforms: Tensor<Float>?
+        if binarization == .dynamic { uniforms = Tensor.uniform([indices.count, data.dimension], using: &stream) }
+        return Tensor(shape: [indices.count, data.dimension]) { out in
+            data.gatherRows(indices, into: out)
+            if let uniforms {
+                uniforms.withUnsafeBufferPointer { binarization.apply(out, uniforms: $0) }
+            } else {
+                binarization.apply(out)
+            }
+        }
+    }
+
+    // MARK: - Evaluation
+
+    public struct Evaluation {
+        public var loss: Double, reconstruction: Double, kl: Double
+        public var iwae: Double?
+    }
+
+    /// −ELBO on the evaluation split with one sample per example, and the IWAE bound if configured.
+    public func evaluate() -> Evaluation {
+        withoutGradients {
+            let batchSize = 500
+            var recon = 0.0, kl = 0.0, iwae = 0.0
+            let K = config.evaluation.iwaeSamples
+            for start in stride(from: 0, to: evalSet.count, by: batchSize) {
+                let indices = start..<min(evalSet.count, start + batchSize)
+                let x = batch(evalSet, indices, stream: &streams.evaluation)
+                let logits = model.encode(Variable(x))
+                let code = model.latent.sample(logits: logits.value, rng: &streams.evaluation)
+                recon += Double(model.reconstructionNLL(code: Variable(code), x: x).value.sum().scalar)
+                kl += Double(model.kl(logits: logits).value.sum().scalar)
+                if K > 0 { iwae += iwaeNLL(x: x, logits: logits, samples: K) }
+            }
+            let n = Double(evalSet.count)
+            return Evaluation(loss: (recon + kl) / n, reconstruction: recon / n, kl: kl / n, iwae: K > 0 ? iwae / n : nil)
+        }
+    }
+
+    /// Σ_b −log (1/K) Σ_k p(x_b, z_k)/q(z_k|x_b): the importance-weighted bound on the NLL.
+    func iwaeNLL(x: Tensor<Float>, logits: Variable<Float>, samples K: Int) -> Double {
+        let b = x.shape[0]
+        var logWeights = [Double](repeating: 0, count: b * K)
+        for k in 0..<K {
+            let code = model.latent.sample(logits: logits.value, rng: &streams.evaluation)
+            let logLikelihood = -model.reconstructionNLL(code: Variable(code), x: x).value
+            let logQ = model.latent.logProbability(of: code, logits: logits).value
+            let logP = model.latent.logPrior(of: code, priorLogits: model.priorLogits).value
+            let w = logLikelihood + logP - logQ
+            for i in 0..<b { logWeights[i * K + k] = Double(w[flat: i]) }
+        }
+        var total = 0.0
+        for i in 0..<b {
+            let row = logWeights[(i * K)..<((i + 1) * K)]
+            let m = row.max()!
+            total -= m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) } / Double(K))
+        }
+        return total
+    }
+
+    /// Trace of the covariance of the encoder-logit gradient over `draws` estimator draws on a fixed
+    /// batch (the first `batch_size` training examples): a cheap running view of estimator variance.
+    public func gradientVariance(draws: Int) -> Double {
+        var stream = RandomStream(seed: UInt64(config.training.seed) &+ 0x5EED)
+        let x = batch(trainSet, 0..<min(trainSet.count, config.training.batchSize), stream: &stream)
+        let logits = withoutGradients { model.encode(Variable(x)) }
+        let leaf = Variable(logits.value, requiresGradient: true)
+        var sum = [Double](repeating: 0, count: leaf.value.count), sumSquares = sum
+        for _ in 0..<draws {
+            let context = EstimatorContext(logits: leaf, latent: model.latent, inputs: x) { [model] z in
+                model.reconstructionNLL(code: z, x: x)
+            }
+            let g = gradients(of: estimator.estimate(context, rng: &stream).surrogate, wrt: [leaf])[0].value
+            for i in 0..<g.count {
+                let v = Double(g[flat: i])
+                sum[i] += v
+                sumSquares[i] += v * v
+            }
+        }
+        let n = Double(draws)
+        return zip(sum, sumSquares).reduce(0) { $0 + ($1.1 - $1.0 * $1.0 / n) / (n - 1) }
+    }
+
+    // MARK: - Persistence
+
+    func writeResolvedConfig() throws {
+        var json = config.json
+        json.set("provenance.git_commit", to: .string(BuildInfo.gitCommit))
+        json.set("provenance.blas", to: .string(BuildInfo.blas))
+        json.set("provenance.blas_threads", to: .number(Double(config.training.threads)))
+        json.set("provenance.version", to: .string(BuildInfo.version))
+        try writeAtomically(Data((json.serialized() + "\n").utf8), to: configPath)
+    }
+
+    var stateTensors: [Tensor<Float>] {
+        model.parameters.map(\.value) + optimizer.state.firstMoments + optimizer.state.secondMoments
+            + estimator.parameters.map(\.value)
+            + (estimatorOptimizer.map { $0.state.firstMoments + $0.state.secondMoments } ?? [])
+    }
+
+    func saveCheckpoint() throws {
+        let tensors = stateTensors
+        let header = CheckpointHeader(configJSON: config.json.serialized(pretty: false), epoch: epoch, step: step,
+                                      streams: streams.dictionary, estimatorState: estimator.persistentState,
+                                      optimizerStep: optimizer.state.step,
+                                      estimatorOptimizerStep: estimatorOptimizer?.state.step ?? 0,
+                                      metrics: metrics, tensorShapes: tensors.map(\.shape))
+        try Checkpoint.write(header: header, tensors: tensors, to: checkpointPath)
+    }
+
+    /// Loads the checkpoint in `directory`; the run must have the same configuration.
+    public func restore() throws {
+        let (header, tensors) = try Checkpoint.read(from: checkpointPath)
+        guard header.configJSON == config.json.serialized(pretty: false) else {
+            throw TrainingError.checkpoint(path: checkpointPath,
+                reason: "it was written by a different configuration; use another --out folder or delete it")
+        }
+        guard tensors.map(\.shape) == stateTensors.map(\.shape), let restored = RunStreams(header.streams) else {
+            throw TrainingError.checkpoint(path: checkpointPath, reason: "its contents do not match this model")
+        }
+        var cursor = 0
+        func take(_ n: Int) -> [Tensor<Float>] { defer { cursor += n }; return Array(tensors[cursor..<(cursor + n)]) }
+        let p = model.parameters
+        for (parameter, value) in zip(p, take(p.count)) { parameter.value = value }
+        try optimizer.restore(OptimizerState(step: header.optimizerStep, firstMoments: take(p.count), secondMoments: take(p.count)))
+        let e = estimator.parameters
+        for (parameter, value) in zip(e, take(e.count)) { parameter.value = value }
+        if let estimatorOptimizer {
+            try estimatorOptimizer.restore(OptimizerState(step: header.estimatorOptimizerStep,
+                                                          firstMoments: take(e.count), secondMoments: take(e.count)))
+        }
+        estimator.persistentState = header.estimatorState
+        streams = restored
+        epoch = header.epoch
+        step = header.step
+        metrics = header.metrics
+    }
+
+    /// Keeps freed memory in the process between steps: with glibc's defaults every large activation
+    /// buffer is a fresh mmap, and the page faults cost more than the arithmetic on these machines.
+    func reduceAllocatorChurn() {
+        // mallopt is in malloc.h, which the Glibc module does not expose; look it up instead.
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+        _ = mallopt(mmapThreshold, 32 * 1024 * 1024)
+        _ = mallopt(trimThreshold, 256 * 1024 * 1024)
+    }
+}
+
+/// A live progress line on a terminal (step, loss, ex/s, ETA); silent otherwise.
+final class ProgressLine {
+    let enabled: Bool
+    let total: Int, epoch: Int
+    var lastDraw = Date.distantPast
+    let start = Date()
+
+    init(mode: ProgressMode, total: Int, epoch: Int) {
+        self.total = total
+        self.epoch = epoch
+        switch mode {
+        case .always: enabled = true
+        case .never: enabled = false
+        case .auto: enabled = isatty(STDERR_FILENO) != 0
+        }
+    }
+
+    func update(step: Int, loss: Double, examplesPerSecond: Double) {
+        guard enabled, Date().timeIntervalSince(lastDraw) > 0.25 || step == total else { return }
+        lastDraw = Date()
+        let elapsed = Date().timeIntervalSince(start)
+        let eta = elapsed / Double(step) * Double(total - step)
+        let text = String(format: "\repoch %d  step %d/%d  loss %.3f  %.0f ex/s  ETA %.0fs   ", epoch, step, total, loss, examplesPerSecond, eta)
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

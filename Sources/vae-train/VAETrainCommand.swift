@@ -1,0 +1,99 @@
+// The `vae-train` command line.
+import ArgumentParser
+import Estimators
+import Foundation
+import Training
+
+@main
+struct VAETrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae-train",
+        abstract: "Train discrete-latent VAEs and compare gradient estimators.",
+        version: BuildInfo.version,
+        subcommands: [Train.self, ListEstimators.self],
+        defaultSubcommand: Train.self
+    )
+}
+
+/// Prints an error the way a user should see it and exits non-zero (no stack trace, no usage dump).
+func fail(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode(1)
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one run or a whole sweep from a JSON config (the default command).")
+
+    @Option(help: "JSON config file (see configs/ and the README).")
+    var config: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key, e.g. --set estimator.temperature=1.3 (repeatable). A list value makes it a sweep axis.", valueName: "key.path=value"))
+    var overrides: [String] = []
+
+    @Option(help: "Output folder for the sweep (default: <output.directory>/<config name>).")
+    var out: String?
+
+    @Flag(help: "Print the runs of the sweep and exit.")
+    var list = false
+
+    @Option(help: "Run only the run with this index (0-based), e.g. one job-array task.")
+    var runIndex: Int?
+
+    @Option(help: "Run this many runs in parallel as separate processes.")
+    var jobs: Int = 1
+
+    @Flag(help: "Continue from checkpoints; finished runs are skipped.")
+    var resume = false
+
+    @Flag(help: .hidden)
+    var noSummary = false
+
+    func run() throws {
+        do {
+            let plan = try Sweep.plan(configPath: config, overrides: overrides, outputDirectory: out)
+            if list {
+                print("\(plan.runs.count) run(s) in \(plan.directory):")
+                for run in plan.runs {
+                    let settings = run.assignments.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
+                    print("  [\(run.index)] \(run.id)\(settings.isEmpty ? "" : "  \(settings)")")
+                }
+                return
+            }
+            if let runIndex {
+                guard plan.runs.indices.contains(runIndex) else { throw TrainingError.runIndex(runIndex, count: plan.runs.count) }
+                let run = plan.runs[runIndex]
+                let trainer = try Trainer(config: run.config, directory: SweepRunner.directory(of: run, in: plan))
+                try trainer.run(resume: resume)
+                if !noSummary { try SweepRunner.writeSummary(plan) }
+            } else if jobs > 1 {
+                var arguments = ["train", "--config", config] + overrides.flatMap { ["--set", $0] }
+                arguments += ["--out", plan.directory]
+                try SweepRunner.runInParallel(plan, jobs: jobs, executable: executablePath(), arguments: arguments)
+            } else {
+                try SweepRunner.runSequentially(plan, resume: resume)
+            }
+            if !noSummary { print("summary: \((plan.directory as NSString).appendingPathComponent("summary.csv"))") }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+struct ListEstimators: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "estimators", abstract: "List the available gradient estimators.")
+
+    func run() throws {
+        for descriptor in EstimatorRegistry.all {
+            let families = descriptor.families.map(\.rawValue).sorted().joined(separator: ", ")
+            let options = descriptor.optionKeys.isEmpty ? "" : "  options: \(descriptor.optionKeys.joined(separator: ", "))"
+            print("\(descriptor.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(descriptor.summary) [\(families)]\(options)")
+        }
+    }
+}

@@ -1,0 +1,371 @@
+// Value-level kernels against naive scalar loops: odd shapes, SIMD tail lengths, every broadcast fast
+// path and the general odometer path, reductions along every axis, the softmax family's stability.
+#if DEBUG
+// Internal access only for argmax along a non-last axis (the public argmax() reduces the last axis);
+// release builds are not compiled for testing, so that one check is debug-only.
+@testable import Autodiff
+#else
+import Autodiff
+#endif
+import Foundation
+import XCTest
+
+/// Lengths that exercise empty-ish, sub-vector, exact-vector and remainder loops.
+let tailLengths = [1, 3, 7, 17, 33, 1001]
+
+/// Deterministic pseudo-random Doubles in [lo, hi).
+func randomScalars(_ n: Int, _ lo: Double, _ hi: Double, seed: UInt64) -> [Double] {
+    var rng = RandomStream(seed: seed)
+    return (0..<n).map { _ in lo + (hi - lo) * rng.nextUnit() }
+}
+
+/// Row-major multi-index of a flat offset.
+func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {
+    var rest = flat
+    var index = [Int](repeating: 0, count: shape.count)
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+        index[axis] = rest % shape[axis]
+        rest /= shape[axis]
+    }
+    return index
+}
+
+/// Flat offset into `shape` of an output multi-index under NumPy broadcasting (written independently
+/// of the library's stride computation).
+func broadcastOffset(_ outIndex: [Int], _ shape: [Int]) -> Int {
+    let offset = outIndex.count - shape.count
+    var flat = 0
+    for axis in 0..<shape.count {
+        flat = flat * shape[axis] + (shape[axis] == 1 ? 0 : outIndex[axis + offset])
+    }
+    return flat
+}
+
+final class KernelTests: XCTestCase {
+    // MARK: Unary
+
+    struct UnaryCase<S: TensorScalar> {
+        let name: String
+        let lo: Double, hi: Double
+        let op: (Tensor<S>) -> Tensor<S>
+        let reference: (Double) -> Double
+    }
+
+    func unaryCases<S: TensorScalar>(_: S.Type) -> [UnaryCase<S>] {
+        [UnaryCase(name: "neg", lo: -5, hi: 5, op: { $0.neg() }, reference: { -$0 }),
+         UnaryCase(name: "prefix -", lo: -5, hi: 5, op: { -$0 }, reference: { -$0 }),
+         UnaryCase(name: "exp", lo: -5, hi: 5, op: { $0.exp() }, reference: { Foundation.exp($0) }),
+         UnaryCase(name: "log", lo: 0.01, hi: 10, op: { $0.log() }, reference: { Foundation.log($0) }),
+         UnaryCase(name: "log1p", lo: -0.99, hi: 10, op: { $0.log1p() }, reference: { Foundation.log1p($0) }),
+         UnaryCase(name: "sigmoid", lo: -8, hi: 8, op: { $0.sigmoid() }, reference: { 1 / (1 + Foundation.exp(-$0)) }),
+         UnaryCase(name: "tanh", lo: -4, hi: 4, op: { $0.tanh() }, reference: { Foundation.tanh($0) }),
+         UnaryCase(name: "relu", lo: -5, hi: 5, op: { $0.relu() }, reference: { Swift.max($0, 0) }),
+         UnaryCase(name: "softplus", lo: -8, hi: 8, op: { $0.softplus() }, reference: { Foundation.log1p(Foundation.exp($0)) }),
+         UnaryCase(name: "logSigmoid", lo: -8, hi: 8, op: { $0.logSigmoid() }, reference: { -Foundation.log1p(Foundation.exp(-$0)) }),
+         UnaryCase(name: "square", lo: -5, hi: 5, op: { $0.square() }, reference: { $0 * $0 }),
+         UnaryCase(name: "sqrt", lo: 0, hi: 10, op: { $0.sqrt() }, reference: { Foundation.sqrt($0) }),
+         UnaryCase(name: "abs", lo: -5, hi: 5, op: { $0.abs() }, reference: { Swift.abs($0) }),
+         UnaryCase(name: "reciprocal", lo: 0.1, hi: 10, op: { $0.reciprocal() }, reference: { 1 / $0 }),
+         UnaryCase(name: "step", lo: -5, hi: 5, op: { $0.step() }, reference: { $0 > 0 ? 1 : 0 })]
+    }
+
+    /// `tolerance` is relative with a floor of 1: a few ulps of the type.
+    func checkUnary<S: TensorScalar>(_ type: S.Type, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) {
+        for c in unaryCases(type) {
+            for n in tailLengths {
+                let xs = randomScalars(n, c.lo, c.hi, seed: stableSeed(c.name) &+ UInt64(n)).map { S($0) }
+                let y = c.op(Tensor(shape: [n], scalars: xs))
+                XCTAssertEqual(y.shape, [n], file: file, line: line)
+                for i in 0..<n {
+                    let x = Double(xs[i]), expected = c.reference(x), got = Double(y[flat: i])
+                    XCTAssertLessThanOrEqual(Swift.abs(got - expected), tolerance * Swift.max(1, Swift.abs(expected)),
+                                             "\(S.self) \(c.name)(\(x)) n=\(n): \(got) vs \(expected)", file: file, line: line)
+                }
+            }
+            // Odd rank-3 shape: the kernels are flat, but the shape must be carried through.
+            let x = Tensor<S>(shape: [3, 1, 5], scalars: randomScalars(15, c.lo, c.hi, seed: 99).map { S($0) })
+            XCTAssertEqual(c.op(x).shape, [3, 1, 5], file: file, line: line)
+        }
+    }
+
+    func testUnaryDouble() { checkUnary(Double.self, tolerance: 1e-14) }
+    func testUnaryFloat() { checkUnary(Float.self, tolerance: 1e-6) }
+
+    /// The kinks: relu(0) = 0, step(0) = 0, abs(-0) = 0, sign conventions at zero.
+    func testUnaryAtZero() {
+        let x = Tensor<Double>(shape: [3], scalars: [0, -0.0, 1e-300])
+        XCTAssertEqual(x.relu().scalars, [0, 0, 1e-300])
+        XCTAssertEqual(x.step().scalars, [0, 0, 1])
+        XCTAssertEqual(x.abs().scalars, [0, 0, 1e-300])
+        XCTAssertEqual(x.sqrt().scalars[0], 0)
+        XCTAssertEqual(Tensor<Double>(0).log().scalar, -.infinity)
+    }
+
+    /// The tails: finite, and correct to relative precision (not just "close to 0 or 1").
+    func testSigmoidFamilyTails() {
+        let e100 = Foundation.exp(-100.0)  // 3.72e-44
+        let x = Tensor<Double>(shape: [2], scalars: [100, -100])
+        let sigmoid = x.sigmoid(), softplus = x.softplus(), logSigmoid = x.logSigmoid()
+        XCTAssertTrue(sigmoid.isFinite && softplus.isFinite && logSigmoid.isFinite)
+        XCTAssertEqual(sigmoid[flat: 0], 1)
+        XCTAssertEqual(sigmoid[flat: 1], e100 / (1 + e100), accuracy: 1e-15 * e100)
+        XCTAssertEqual(softplus[flat: 0], 100)
+        XCTAssertEqual(softplus[flat: 1], e100, accuracy: 1e-15 * e100)
+        XCTAssertEqual(logSigmoid[flat: 0], -e100, accuracy: 1e-15 * e100)
+        XCTAssertEqual(logSigmoid[flat: 1], -100)
+        // Float: e^-100 is subnormal there, so only finiteness, the saturated ends and a loose tail.
+        let xf = Tensor<Float>(shape: [4], scalars: [100, -100, 1000, -1000])
+        for t in [xf.sigmoid(), xf.softplus(), xf.logSigmoid()] { XCTAssertTrue(t.isFinite, "\(t)") }
+        XCTAssertEqual(xf.sigmoid().scalars, [1, Float(e100 / (1 + e100)), 1, 0])
+        XCTAssertEqual(xf.softplus().scalars[0], 100)
+        XCTAssertEqual(xf.softplus().scalars[2], 1000)
+        XCTAssertEqual(xf.softplus().scalars[3], 0)
+        XCTAssertEqual(xf.logSigmoid().scalars[1], -100)
+        XCTAssertEqual(xf.logSigmoid().scalars[3], -1000)
+        XCTAssertEqual(Tensor<Double>(1000).softplus().scalar, 1000)
+        XCTAssertEqual(Tensor<Double>(-1000).logSigmoid().scalar, -1000)
+    }
+
+    // MARK: Binary with broadcasting
+
+    /// Pairs hitting: both dense; dense ∘ scalar and scalar ∘ dense (rank-0 and all-ones shapes); and
+    /// the odometer with inner strides (1,1), (1,0), (0,1), over ranks 2-4.
+    func broadcastPairs(_ n: Int) -> [([Int], [Int])] {
+        [([n], [n]), ([n], []), ([], [n]), ([n], [1]), ([1], [n]), ([1, 1], [2, n]), ([2, n], [1, 1]),
+         ([2, n], [n]), ([n], [2, n]), ([2, n], [2, 1]), ([2, 1], [2, n]), ([n, 1], [1, 3]), ([1, n], [3, 1]),
+         ([2, 1, n], [1, 4, 1]), ([2, 1, 3], [1, 4, 1]), ([2, 1, 3, 1], [1, 4, 1, n]), ([3, 1], [1, 1]), ([], [])]
+    }
+
+    func checkBinary<S: TensorScalar>(_: S.Type, file: StaticString = #filePath, line: UInt = #line) {
+        let ops: [(String, (Tensor<S>, Tensor<S>) -> Tensor<S>, (S, S) -> S)] = [
+            ("+", { $0 + $1 }, { $0 + $1 }), ("-", { $0 - $1 }, { $0 - $1 }),
+            ("*", { $0 * $1 }, { $0 * $1 }), ("/", { $0 / $1 }, { $0 / $1 }),
+            ("maximum", { $0.maximum($1) }, { Swift.max($0, $1) }), ("minimum", { $0.minimum($1) }, { Swift.min($0, $1) }),
+            ("pow", { $0.pow($1) }, { S.pow($0, $1) }),
+            ("greater", { $0.greater($1) }, { $0 > $1 ? 1 : 0 }), ("equal", { $0.equal($1) }, { $0 == $1 ? 1 : 0 }),
+        ]
+        for n in tailLengths {
+            for (sa, sb) in broadcastPairs(n) {
+                // Small integers plus a fraction: ties for equal/greater/maximum, positive bases for pow.
+                let a = Tensor<S>(shape: sa, scalars: randomScalars(sa.reduce(1, *), 0, 4, seed: 1).map { S(($0).rounded() + 0.5) })
+                let b = Tensor<S>(shape: sb, scalars: randomScalars(sb.reduce(1, *), 0, 4, seed: 2).map { S(($0).rounded() + 0.5) })
+                let outShape = sa.count >= sb.count
+                    ? zip(sa.dropFirst(sa.count - sb.count), sb).reduce(Array(sa.prefix(sa.count - sb.count))) { $0 + [Swift.max($1.0, $1.1)] }
+                    : zip(sb.dropFirst(sb.count - sa.count), sa).reduce(Array(sb.prefix(sb.count - sa.count))) { $0 + [Swift.max($1.0, $1.1)] }
+                for (name, op, reference) in ops {
+                    let out = op(a, b)
+                    XCTAssertEqual(out.shape, outShape, "\(sa) \(name) \(sb)", file: file, line: line)
+                    var mismatches = 0
+                    for i in 0..<out.count {
+                        let index = multiIndex(i, outShape)
+                        let expected = reference(a[flat: broadcastOffset(index, sa)], b[flat: broadcastOffset(index, sb)])
+                        if out[flat: i] != expected { mismatches += 1 }
+                    }
+                    XCTAssertEqual(mismatches, 0, "\(S.self) \(sa) \(name) \(sb)", file: file, line: line)
+                }
+            }
+        }
+        // Scalar overloads.
+        let t = Tensor<S>(shape: [7], scalars: (0..<7).map { S($0) })
+        XCTAssertEqual((t + 2).scalars, (0..<7).map { S($0) + 2 })
+        XCTAssertEqual((2 - t).scalars, (0..<7).map { 2 - S($0) })
+        XCTAssertEqual((t * 3).scalars, (0..<7).map { S($0) * 3 })
+        XCTAssertEqual((1 / (t + 1)).scalars, (0..<7).map { 1 / (S($0) + 1) })
+        XCTAssertEqual((t / 4 - 1).scalars, (0..<7).map { S($0) / 4 - 1 })
+    }
+
+    func testBinaryDouble() { checkBinary(Double.self) }
+    func testBinaryFloat() { checkBinary(Float.self) }
+
+    func testSelect() {
+        let mask = Tensor<Double>(shape: [2, 3], scalars: [1, 0, 1, 0, 0, 1])
+        let a = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        // Broadcast b, and an infinity in the unselected branch must not leak (no NaN).
+        let b = Tensor<Double>(shape: [3], scalars: [-.infinity, -20, -30])
+        XCTAssertEqual(Tensor.select(mask, a, b).scalars, [1, -20, 3, -.infinity, -20, 6])
+        let columnMask = Tensor<Double>(shape: [2, 1], scalars: [0, 1])
+        XCTAssertEqual(Tensor.select(columnMask, a, b).scalars, [-.infinity, -20, -30, 4, 5, 6])
+    }
+
+    // MARK: Reductions
+
+    func checkReductions<S: TensorScalar>(_: S.Type, file: StaticString = #filePath, line: UInt = #line) {
+        let shape = [3, 5, 7]
+        // Small integers: ties for max/min/argmax, and sums that are exact in either type.
+        let xs = randomScalars(105, -4, 4, seed: 7).map { S($0.rounded()) }
+        let x = Tensor<S>(shape: shape, scalars: xs)
+        func naive(_ axis: Int, _ combine: ([S]) -> S) -> [S] {
+            var kept = shape
+            kept[axis] = 1
+            return (0..<kept.reduce(1, *)).map { o in
+                var index = multiIndex(o, kept)
+                let column: [S] = (0..<shape[axis]).map { i in
+                    index[axis] = i
+                    return xs[broadcastOffset(index, shape)]
+                }
+                return combine(column)
+            }
+        }
+        let sum: ([S]) -> S = { $0.reduce(0, +) }
+        let max: ([S]) -> S = { $0.max()! }
+        let min: ([S]) -> S = { $0.min()! }
+        let argmax: ([S]) -> S = { S($0.firstIndex(of: $0.max()!)!) }
+        for axis in 0..<3 {
+            for keep in [false, true] {
+                var expectedShape = shape
+                if keep { expectedShape[axis] = 1 } else { expectedShape.remove(at: axis) }
+                for (name, result, combine) in [("sum", x.sum(alongAxis: axis, keepingDimensions: keep), sum),
+                                                ("max", x.max(alongAxis: axis, keepingDimensions: keep), max),
+                                                ("min", x.min(alongAxis: axis, keepingDimensions: keep), min)] {
+                    XCTAssertEqual(result.shape, expectedShape, "\(name) axis \(axis)", file: file, line: line)
+                    XCTAssertEqual(result.scalars, naive(axis, combine), "\(S.self) \(name) axis \(axis) keep \(keep)", file: file, line: line)
+                }
+                let mean = x.mean(alongAxis: axis, keepingDimensions: keep)
+                XCTAssertEqual(mean.scalars, naive(axis, sum).map { $0 / S(shape[axis]) }, file: file, line: line)
+            }
+            // Negative axes count from the end.
+            XCTAssertEqual(x.sum(alongAxis: axis - 3), x.sum(alongAxis: axis), file: file, line: line)
+            #if DEBUG
+            XCTAssertEqual(x.reduced(.argmax, alongAxis: axis, keepingDimensions: false).scalars, naive(axis, argmax),
+                           "argmax axis \(axis)", file: file, line: line)
+            #endif
+        }
+        XCTAssertEqual(x.argmax().shape, [3, 5], file: file, line: line)
+        XCTAssertEqual(x.argmax().scalars, naive(2, argmax), "argmax (last axis, first on ties)", file: file, line: line)
+        XCTAssertEqual(x.sum().shape, [], file: file, line: line)
+        XCTAssertEqual(x.sum().scalar, xs.reduce(0, +), file: file, line: line)
+        XCTAssertEqual(x.mean().scalar, xs.reduce(0, +) / 105, file: file, line: line)
+    }
+
+    func testReductionsDouble() { checkReductions(Double.self) }
+    func testReductionsFloat() { checkReductions(Float.self) }
+
+    /// Full sums over tail lengths with non-integer data: the 4-accumulator loop and its remainder.
+    func testSumTailLengths() {
+        for n in tailLengths {
+            let xs = randomScalars(n, -1, 1, seed: UInt64(n))
+            let expected = xs.reduce(0, +), bound = Double(n) * 1e-16 * xs.map(Swift.abs).reduce(0, +)
+            XCTAssertEqual(Tensor(shape: [n], scalars: xs).sum().scalar, expected, accuracy: bound + 1e-300, "n=\(n)")
+            XCTAssertEqual(Tensor(shape: [2, n], scalars: xs + xs).sum(alongAxis: 1).scalars.first!, expected, accuracy: bound + 1e-300)
+            XCTAssertEqual(Tensor(shape: [n, 1], scalars: xs).sum(alongAxis: 0).scalar, expected, accuracy: bound + 1e-300)
+        }
+    }
+
+    // MARK: Softmax family
+
+    func naiveLogSoftmax(_ row: [Double]) -> [Double] {
+        let m = row.max()!
+        let lse = m + Foundation.log(row.map { Foundation.exp($0 - m) }.reduce(0, +))
+        return row.map { $0 - lse }
+    }
+
+    func testSoftmaxFamilyAgainstNaive() {
+        for shape in [[3, 7], [2, 3, 5], [1, 1], [4, 1], [5]] + tailLengths.map({ [2, $0] }) {
+            let n = shape.reduce(1, *), columns = shape.last!
+            let xs = randomScalars(n, -6, 6, seed: UInt64(n))
+            let x = Tensor(shape: shape, scalars: xs)
+            let rows = (0..<(n / columns)).map { Array(xs[($0 * columns)..<(($0 + 1) * columns)]) }
+            let logSoftmax = rows.flatMap(naiveLogSoftmax)
+            let lse = rows.map { r in Foundation.log(r.map(Foundation.exp).reduce(0, +)) }
+            for (got, expected, name) in [(x.logSoftmax().scalars, logSoftmax, "logSoftmax"),
+                                          (x.softmax().scalars, logSoftmax.map(Foundation.exp), "softmax"),
+                                          (x.logSumExp().scalars, lse, "logSumExp")] {
+                XCTAssertEqual(got.count, expected.count)
+                for (g, e) in zip(got, expected) {
+                    XCTAssertEqual(g, e, accuracy: 1e-13 * Swift.max(1, Swift.abs(e)), "\(name) \(shape)")
+                }
+            }
+            XCTAssertEqual(x.logSoftmax().shape, shape)
+            XCTAssertEqual(x.softmax().shape, shape)
+            XCTAssertEqual(x.logSumExp().shape, Array(shape.dropLast()))
+            XCTAssertEqual(x.logSumExp(keepingDimensions: true).shape, Array(shape.dropLast()) + [1])
+            // Rows of the softmax sum to one.
+            for s in x.softmax().sum(alongAxis: -1).scalars { XCTAssertEqual(s, 1, accuracy: 1e-14) }
+        }
+    }
+
+    func testSoftmaxFamilyExtremeInputs() {
+        let inf = Double.infinity
+        let x = Tensor<Double>(shape: [4, 3], scalars: [1000, 999, -1000,
+                                                        -1000, -1000, -1000,
+                                                        0, -inf, 1,
+                                                        -inf, 5, -inf])
+        let softmax = x.softmax(), logSoftmax = x.logSoftmax(), lse = x.logSumExp()
+        XCTAssertFalse(softmax.scalars.contains { $0.isNaN }, "\(softmax)")
+        XCTAssertFalse(logSoftmax.scalars.contains { $0.isNaN }, "\(logSoftmax)")
+        XCTAssertTrue(lse.isFinite, "\(lse)")
+        let e = Foundation.exp(1.0), em1 = Foundation.exp(-1.0)
+        let expectedSoftmax: [Double] = [1 / (1 + em1), em1 / (1 + em1), 0,
+                                         1.0 / 3, 1.0 / 3, 1.0 / 3,
+                                         1 / (1 + e), 0, e / (1 + e),
+                                         0, 1, 0]
+        for (g, x) in zip(softmax.scalars, expectedSoftmax) { XCTAssertEqual(g, x, accuracy: 1e-15) }
+        let l1 = Foundation.log1p(em1)
+        let expectedLog: [Double] = [-l1, -1 - l1, -2000 - l1,
+                                     -Foundation.log(3), -Foundation.log(3), -Foundation.log(3),
+                                     -Foundation.log1p(e), -inf, 1 - Foundation.log1p(e),
+                                     -inf, 0, -inf]
+        for (g, x) in zip(logSoftmax.scalars, expectedLog) {
+            if x.isInfinite { XCTAssertEqual(g, x) } else { XCTAssertEqual(g, x, accuracy: 1e-12 * Swift.max(1, Swift.abs(x))) }
+        }
+        let expectedLSE: [Double] = [1000 + l1, -1000 + Foundation.log(3.0), Foundation.log1p(e), 5]
+        for (g, x) in zip(lse.scalars, expectedLSE) { XCTAssertEqual(g, x, accuracy: 1e-12 * Swift.max(1, Swift.abs(x))) }
+        // A row of only -inf has log Σ exp = -inf (no NaN); +inf dominates.
+        XCTAssertEqual(Tensor<Double>(shape: [2], scalars: [-inf, -inf]).logSumExp().scalar, -inf)
+        XCTAssertEqual(Tensor<Double>(shape: [2], scalars: [1, inf]).logSumExp().scalar, inf)
+        // Float: the same stability.
+        let xf = x.converted(to: Float.self)
+        XCTAssertFalse(xf.softmax().scalars.contains { $0.isNaN })
+        XCTAssertFalse(xf.logSoftmax().scalars.contains { $0.isNaN })
+        XCTAssertTrue(xf.logSumExp().isFinite)
+        for (g, x) in zip(xf.softmax().scalars, expectedSoftmax) { XCTAssertEqual(Double(g), x, accuracy: 1e-6) }
+    }
+
+    // MARK: Indexing
+
+    func testGatherScatterOneHot() {
+        let x = Tensor<Double>(shape: [2, 3], scalars: [10, 11, 12, 20, 21, 22])
+        let indices = Tensor<Double>(shape: [2], scalars: [2, 0])
+        XCTAssertEqual(x.gathered(indices: indices), Tensor(shape: [2], scalars: [12, 20]))
+        XCTAssertEqual(Tensor<Double>(shape: [2], scalars: [5, 7]).scattered(indices: indices, classes: 3),
+                       Tensor(shape: [2, 3], scalars: [0, 0, 5, 7, 0, 0]))
+        XCTAssertEqual(Tensor<Double>.oneHot(indices: indices, classes: 3),
+                       Tensor(shape: [2, 3], scalars: [0, 0, 1, 1, 0, 0]))
+        // Rank 3 / rank 2 indices and a rank-0 index.
+        let grid = Tensor<Double>(shape: [2, 2], scalars: [1, 0, 3, 2])
+        let cube = Tensor<Double>(shape: [2, 2, 4], scalars: (0..<16).map(Double.init))
+        XCTAssertEqual(cube.gathered(indices: grid), Tensor(shape: [2, 2], scalars: [1, 4, 11, 14]))
+        XCTAssertEqual(Tensor<Double>.oneHot(indices: grid, classes: 4).shape, [2, 2, 4])
+        XCTAssertEqual(Tensor<Double>.oneHot(indices: grid, classes: 4).scalars,
+                       [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0])
+        XCTAssertEqual(Tensor<Double>.oneHot(indices: Tensor(2), classes: 3), Tensor(shape: [3], scalars: [0, 0, 1]))
+        XCTAssertEqual(Tensor<Double>(shape: [3], scalars: [7, 8, 9]).gathered(indices: Tensor(1)).scalar, 8)
+        // gathered ∘ scattered is the identity; oneHot(i) · x summed over the last axis is gather.
+        let values = Tensor<Double>(shape: [2, 2], scalars: [1.5, -2, 3, 4])
+        XCTAssertEqual(values.scattered(indices: grid, classes: 4).gathered(indices: grid), values)
+        XCTAssertEqual((Tensor<Double>.oneHot(indices: grid, classes: 4) * cube).sum(alongAxis: -1), cube.gathered(indices: grid))
+        // Float too.
+        XCTAssertEqual(x.converted(to: Float.self).gathered(indices: indices.converted()).scalars, [12, 20])
+    }
+
+    // MARK: Shapes
+
+    func testReshapeTransposeExpand() {
+        let x = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(x.reshaped([3, -1]).shape, [3, 2])
+        XCTAssertEqual(x.reshaped([6]).scalars, x.scalars)
+        XCTAssertEqual(x.transposed(), Tensor(shape: [3, 2], scalars: [1, 4, 2, 5, 3, 6]))
+        XCTAssertEqual(x.transposed().transposed(), x)
+        for (m, n) in [(1, 1), (1, 7), (7, 1), (17, 33)] {
+            let t = Tensor(shape: [m, n], scalars: randomScalars(m * n, -1, 1, seed: 3))
+            let tt = t.transposed()
+            for i in 0..<m { for j in 0..<n { XCTAssertEqual(tt[flat: j * m + i], t[flat: i * n + j]) } }
+        }
+        XCTAssertEqual(Tensor<Double>(shape: [3], scalars: [1, 2, 3]).expanded(to: [2, 3]).scalars, [1, 2, 3, 1, 2, 3])
+        XCTAssertEqual(Tensor<Double>(shape: [2, 1], scalars: [1, 2]).expanded(to: [2, 3]).scalars, [1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(Tensor<Double>(4).expanded(to: [2, 2]).scalars, [4, 4, 4, 4])
+        // Converting Float <-> Double round-trips Float values exactly.
+        let f = Tensor<Float>(shape: [3], scalars: [0.1, -2.5, 3e-20])
+        XCTAssertEqual(f.converted(to: Double.self).converted(to: Float.self), f)
+    }
+}

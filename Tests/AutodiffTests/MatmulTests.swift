@@ -1,0 +1,58 @@
+// matmul (BLAS gemm with transpose flags) against a naive triple loop, in Float and Double.
+import Autodiff
+import XCTest
+
+final class MatmulTests: XCTestCase {
+    /// (m, k, n) shapes: degenerate, odd, and past typical gemm blocking sizes.
+    let shapes = [(1, 1, 1), (3, 5, 2), (7, 1, 9), (17, 33, 5), (64, 65, 3)]
+
+    func check<S: TensorScalar>(_: S.Type, file: StaticString = #filePath, line: UInt = #line) {
+        let unitRoundoff = Double(S.ulpOfOne) / 2
+        for (m, k, n) in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    // Logical A is m x k and B is k x n; stored transposed when the flag is set.
+                    let a = randomScalars(m * k, -1, 1, seed: UInt64(m * 1000 + k)).map { S($0) }
+                    let b = randomScalars(k * n, -1, 1, seed: UInt64(k * 1000 + n)).map { S($0) }
+                    func aAt(_ i: Int, _ p: Int) -> S { transposeA ? a[p * m + i] : a[i * k + p] }
+                    func bAt(_ p: Int, _ j: Int) -> S { transposeB ? b[j * k + p] : b[p * n + j] }
+                    let ta = Tensor(shape: transposeA ? [k, m] : [m, k], scalars: a)
+                    let tb = Tensor(shape: transposeB ? [n, k] : [k, n], scalars: b)
+                    let c = Tensor.matmul(ta, tb, transposeA: transposeA, transposeB: transposeB)
+                    let label = "\(S.self) \(m)x\(k)x\(n) tA \(transposeA) tB \(transposeB)"
+                    XCTAssertEqual(c.shape, [m, n], label, file: file, line: line)
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var exact = 0.0, magnitude = 0.0
+                            for p in 0..<k {
+                                let term = Double(aAt(i, p)) * Double(bAt(p, j))
+                                exact += term
+                                magnitude += Swift.abs(term)
+                            }
+                            // Standard dot-product bound |error| ≤ γ_k Σ|aᵢₚbₚⱼ|, γ_k ≈ k·u (doubled for slack).
+                            let bound = 2 * Double(k + 1) * unitRoundoff * magnitude
+                            worst = Swift.max(worst, Swift.abs(Double(c[flat: i * n + j]) - exact) / Swift.max(bound, .leastNormalMagnitude))
+                        }
+                    }
+                    XCTAssertLessThanOrEqual(worst, 1, label, file: file, line: line)
+                }
+            }
+        }
+    }
+
+    func testMatmulDouble() { check(Double.self) }
+    func testMatmulFloat() { check(Float.self) }
+
+    func testHandCaseAndEmptyInnerDimension() {
+        let a = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor<Double>(shape: [3, 2], scalars: [7, 8, 9, 10, 11, 12])
+        XCTAssertEqual(Tensor.matmul(a, b), Tensor(shape: [2, 2], scalars: [58, 64, 139, 154]))
+        XCTAssertEqual(Tensor.matmul(a, a, transposeB: true), Tensor(shape: [2, 2], scalars: [14, 32, 32, 77]))
+        XCTAssertEqual(Tensor.matmul(a, a, transposeA: true).shape, [3, 3])
+        // k = 0: an empty sum is zero, not uninitialised memory.
+        let c = Tensor.matmul(Tensor<Double>(zeros: [2, 0]), Tensor<Double>(zeros: [0, 3]))
+        XCTAssertEqual(c, Tensor(zeros: [2, 3]))
+        XCTAssertEqual(Tensor.matmul(Tensor<Float>(zeros: [0, 4]), Tensor<Float>(ones: [4, 2])).shape, [0, 2])
+    }
+}
