@@ -79,29 +79,16 @@ public final class Optimizer<S: TensorScalar> {
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
                         parameters[index].value.withUnsafeMutableBufferPointer { p in
+                            let (p, g, m, v, n) = (p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, p.count)
                             switch kind {
                             case .sgd:
-                                for i in 0..<p.count { p[i] -= lr * g[i] }
+                                sgdUpdate(p, g, n, lr: lr)
                             case .adam:
-                                let stepSize = lr / bias1
-                                let sqrtBias2 = bias2.squareRoot()
-                                for i in 0..<p.count {
-                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                    p[i] -= stepSize * m[i] / (v[i].squareRoot() / sqrtBias2 + eps)
-                                }
+                                adamUpdate(p, g, m, v, n, stepSize: lr / bias1, beta1: b1, beta2: b2,
+                                           sqrtBias2: bias2.squareRoot(), epsilon: eps)
                             case .radam:
-                                let sqrtBias2 = bias2.squareRoot()
-                                for i in 0..<p.count {
-                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                    let mHat = m[i] / bias1
-                                    if rectified {
-                                        p[i] -= lr * mHat * rect * sqrtBias2 / (v[i].squareRoot() + eps)
-                                    } else {
-                                        p[i] -= lr * mHat
-                                    }
-                                }
+                                radamUpdate(p, g, m, v, n, lr: lr, bias1: bias1, beta1: b1, beta2: b2,
+                                            rectification: rectified ? rect * bias2.squareRoot() : nil, epsilon: eps)
                             }
                         }
                     }
@@ -110,6 +97,52 @@ public final class Optimizer<S: TensorScalar> {
             state.firstMoments[index] = firstMoment
             state.secondMoments[index] = secondMoment
         }
+    }
+}
+
+// MARK: - Update kernels
+// Free functions over raw pointers with every constant a local: the loops vectorise (sqrt and divide
+// included), which they did not as closures nested in the method.
+
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+func sgdUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ n: Int, lr: S) {
+    for i in 0..<n { p[i] -= lr * g[i] }
+}
+
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
+                                 _ v: UnsafeMutablePointer<S>, _ n: Int, stepSize: S, beta1: S, beta2: S,
+                                 sqrtBias2: S, epsilon: S) {
+    let c1 = 1 - beta1, c2 = 1 - beta2, inverseSqrtBias2 = 1 / sqrtBias2
+    for i in 0..<n {
+        let gi = g[i]
+        let mi = beta1 * m[i] + c1 * gi
+        let vi = beta2 * v[i] + c2 * gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] -= stepSize * mi / (vi.squareRoot() * inverseSqrtBias2 + epsilon)
+    }
+}
+
+/// RAdam; `rectification` = r_t·√(1−β₂ᵗ) once the variance is tractable (ρ_t > 5), else nil (SGD
+/// with momentum), as in torch.optim.RAdam.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+func radamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
+                                  _ v: UnsafeMutablePointer<S>, _ n: Int, lr: S, bias1: S, beta1: S, beta2: S,
+                                  rectification: S?, epsilon: S) {
+    let c1 = 1 - beta1, c2 = 1 - beta2, scale = lr / bias1
+    for i in 0..<n {
+        let gi = g[i]
+        m[i] = beta1 * m[i] + c1 * gi
+        v[i] = beta2 * v[i] + c2 * gi * gi
+    }
+    if let r = rectification {
+        for i in 0..<n { p[i] -= scale * m[i] * r / (v[i].squareRoot() + epsilon) }
+    } else {
+        for i in 0..<n { p[i] -= scale * m[i] }
     }
 }
 

@@ -1,0 +1,53 @@
+# DiscreteGrad — common tasks. `make run` and `make test` are the two set-up commands in the README.
+SWIFT      ?= swift
+CONFIG     ?= configs/quickstart.json
+RELEASE    := .build/release/vae-train
+JOBS       ?= 1
+
+.PHONY: all setup build release test test-debug run data data-mnist data-binarized bench clean help
+
+all: build
+
+help:
+	@echo "make setup     install system packages (OpenBLAS, LAPACKE, zlib, matplotlib) — idempotent"
+	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data"
+	@echo "make test      run the test suite (release mode: the statistical tests need the speed)"
+	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
+	@echo "make bench     training throughput and step time vs. the sgemm-only ideal"
+	@echo "make sweep CONFIG=configs/x.json JOBS=2   run a sweep (JOBS processes in parallel)"
+
+setup:
+	@scripts/setup.sh
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+# Statistical estimator tests draw ~1e5 samples; debug builds are ~70x slower, so tests run in release.
+test: setup
+	$(SWIFT) test -c release
+
+test-debug:
+	$(SWIFT) test
+
+run: setup release
+	$(RELEASE) --config $(CONFIG)
+
+sweep: release
+	$(RELEASE) --config $(CONFIG) --jobs $(JOBS) --resume
+
+data: data-mnist data-binarized
+
+data-mnist:
+	@scripts/fetch_data.sh mnist $(MNIST_SRC)
+
+data-binarized:
+	@scripts/fetch_data.sh binarized_mnist $(BINARIZED_MNIST_SRC)
+
+bench: setup release
+	$(RELEASE) bench
+
+clean:
+	rm -rf .build
