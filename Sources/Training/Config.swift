@@ -313,6 +313,16 @@ extension RunConfig {
         return options
     }
 
+    /// Whether a checkpoint written under `saved` (its compact JSON) may continue under `current`:
+    /// everything but `training.epochs` must match.
+    static func resumable(_ saved: String, _ current: JSON) -> Bool {
+        guard var old = try? JSON.parse(Data(saved.utf8)) else { return false }
+        var new = current
+        old.set("training.epochs", to: .null)
+        new.set("training.epochs", to: .null)
+        return old == new
+    }
+
     /// The resolved configuration as JSON (every default filled in), written next to each run.
     public var json: JSON {
         func num(_ x: Double) -> JSON { .number(x) }

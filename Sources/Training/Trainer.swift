@@ -99,31 +99,40 @@ public final class Trainer {
             log("resuming \(directory) after epoch \(epoch)")
         }
         try writeResolvedConfig()
-        let start = Date()
-        let elapsedBefore = metrics.last?.elapsedSeconds ?? 0
         while epoch < config.training.epochs {
-            let epochStart = Date()
-            var row = try trainEpoch()
-            let isLast = epoch == config.training.epochs
-            if epoch % config.evaluation.every == 0 || isLast {
-                let evaluation = evaluate()
-                (row.evalLoss, row.evalReconstruction, row.evalKL, row.evalIWAE) =
-                    (evaluation.loss, evaluation.reconstruction, evaluation.kl, evaluation.iwae)
-            }
-            if config.evaluation.gradientVarianceEvery > 0, epoch % config.evaluation.gradientVarianceEvery == 0 {
-                row.gradientVariance = gradientVariance(draws: 16)
-            }
-            row.epochSeconds = Date().timeIntervalSince(epochStart)
-            row.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(start)
-            metrics.append(row)
-            try writeMetricsCSV(metrics, to: metricsPath)
-            if config.output.checkpoint { try saveCheckpoint() }
+            let row = try runEpoch()
             log(String(format: "epoch %d/%d  train -ELBO %.3f (recon %.3f, KL %.3f)  eval -ELBO %@  %.0f ex/s",
                        epoch, config.training.epochs, row.trainLoss, row.trainReconstruction, row.trainKL,
                        row.evalLoss.map { String(format: "%.3f", $0) } ?? "-", row.examplesPerSecond))
         }
         return metrics
     }
+
+    /// Trains one epoch, evaluates if due, then appends the metrics row, rewrites metrics.csv and
+    /// checkpoints — in that order, so a run killed at any point resumes from a consistent epoch.
+    @discardableResult
+    func runEpoch() throws -> EpochMetrics {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let epochStart = Date()
+        var row = try trainEpoch()
+        if epoch % config.evaluation.every == 0 || epoch == config.training.epochs {
+            let evaluation = evaluate()
+            (row.evalLoss, row.evalReconstruction, row.evalKL, row.evalIWAE) =
+                (evaluation.loss, evaluation.reconstruction, evaluation.kl, evaluation.iwae)
+        }
+        if config.evaluation.gradientVarianceEvery > 0, epoch % config.evaluation.gradientVarianceEvery == 0 {
+            row.gradientVariance = gradientVariance(draws: 16)
+        }
+        row.epochSeconds = Date().timeIntervalSince(epochStart)
+        row.elapsedSeconds = (metrics.last?.elapsedSeconds ?? 0) + row.epochSeconds
+        metrics.append(row)
+        try writeMetricsCSV(metrics, to: metricsPath)
+        if config.output.checkpoint { try saveCheckpoint() }
+        return row
+    }
+
+    /// Trains and checkpoints a single epoch, as a run killed right after it would have left things.
+    public func trainEpochForTesting() throws -> EpochMetrics { try runEpoch() }
 
     /// One pass over the (shuffled) training set.
     func trainEpoch() throws -> EpochMetrics {
@@ -325,10 +334,11 @@ public final class Trainer {
         try Checkpoint.write(header: header, tensors: tensors, to: checkpointPath)
     }
 
-    /// Loads the checkpoint in `directory`; the run must have the same configuration.
+    /// Loads the checkpoint in `directory`; the run must have the same configuration (except the
+    /// epoch count, so a finished run can be extended).
     public func restore() throws {
         let (header, tensors) = try Checkpoint.read(from: checkpointPath)
-        guard header.configJSON == config.json.serialized(pretty: false) else {
+        guard RunConfig.resumable(header.configJSON, config.json) else {
             throw TrainingError.checkpoint(path: checkpointPath,
                 reason: "it was written by a different configuration; use another --out folder or delete it")
         }

@@ -57,11 +57,14 @@ final class GraphTests: XCTestCase {
         let x = Variable(makeInput([3, 4], seed: 8), requiresGradient: true)
         let w = Variable(makeInput([4, 2], seed: 9), requiresGradient: true)
         let loss = matmul(x, w).tanh().square().mean()
+        let before = liveVariables
         let plain = gradients(of: loss, wrt: [x, w])
         for g in plain {
             XCTAssertFalse(g.requiresGradient)
             XCTAssertTrue(g.inputs.isEmpty, "no graph recorded behind a createGraph: false gradient")
         }
+        // Nothing but the two results outlives the pass (lifetimes pinned against early release).
+        withExtendedLifetime((x, w, loss, plain)) { XCTAssertEqual(liveVariables - before, 2) }
         // With createGraph the same values come back, now differentiable.
         let recorded = gradients(of: loss, wrt: [x, w], createGraph: true)
         for (a, b) in zip(plain, recorded) {
@@ -172,10 +175,10 @@ final class GraphTests: XCTestCase {
         do {
             let x = Variable(Tensor<Double>(ones: [2]), requiresGradient: true)
             let y = x.exp().sum()
-            XCTAssertEqual(liveVariables - before, 3)
+            // Explicit lifetimes: the optimiser may otherwise release a Variable right after its last use.
+            withExtendedLifetime(y) { XCTAssertEqual(liveVariables - before, 3) }
             let g = gradients(of: y, wrt: [x], createGraph: true)
-            XCTAssertGreaterThan(liveVariables - before, 3)
-            _ = g
+            withExtendedLifetime((x, y, g)) { XCTAssertGreaterThan(liveVariables - before, 3) }
         }
         XCTAssertEqual(liveVariables, before)
     }

@@ -41,8 +41,8 @@ final class RandomTests: XCTestCase {
             // Uniform(0,1): variance 1/12, kurtosis 9/5.
             assertMoments(t, mean: 0.5, variance: 1.0 / 12, kurtosis: 1.8, "uniform")
             XCTAssertTrue(t.scalars.allSatisfy { $0 > 0 && $0 < 1 }, "uniform samples must lie in the open (0, 1)")
-            // Shape is honoured, and a rank-0 uniform is one draw.
         }
+        // Shape is honoured, and a rank-0 uniform is one draw.
         XCTAssertEqual(Tensor<Double>.uniform([3, 1, 2], using: &rng).shape, [3, 1, 2])
         XCTAssertEqual(Tensor<Double>.uniform([], using: &rng).count, 1)
     }
@@ -175,6 +175,16 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(restored, original)
         XCTAssertEqual((0..<100).map { _ in restored.next() }, (0..<100).map { _ in original.next() })
         XCTAssertEqual(Tensor<Double>.logistic([9], using: &restored), Tensor<Double>.logistic([9], using: &original))
+    }
+
+    /// A corrupt checkpoint must not decode into a degenerate stream (all-zero state is a fixed point).
+    func testDecodingRejectsInvalidState() {
+        for json in [#"{"state":[0,0,0,0]}"#, #"{"state":[1,2,3]}"#, #"{"state":[1,2,3,4,5]}"#] {
+            XCTAssertThrowsError(try JSONDecoder().decode(RandomStream.self, from: Data(json.utf8)), json)
+        }
+        XCTAssertNoThrow(try JSONDecoder().decode(RandomStream.self, from: Data(#"{"state":[0,0,0,1]}"#.utf8)))
+        XCTAssertEqual(RandomStream(seed: 0).state.count, 4)
+        XCTAssertTrue(RandomStream(seed: 0).state.contains { $0 != 0 }, "seed 0 still gives a live state")
     }
 
     func testSplitGivesADifferentStream() {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import VAE
+import VAE
 
 /// Tests of the data layer: gzip, IDX, amat, binarization, dataset helpers and lookup.
 ///

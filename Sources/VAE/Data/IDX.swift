@@ -7,6 +7,13 @@ public struct IDXImageHeader: Equatable, Sendable {
     public let cols: Int
     /// Byte offset of the first pixel (always 16).
     public let dataOffset: Int
+
+    public init(count: Int, rows: Int, cols: Int, dataOffset: Int) {
+        self.count = count
+        self.rows = rows
+        self.cols = cols
+        self.dataOffset = dataOffset
+    }
 }
 
 /// Parser for the MNIST IDX format (big-endian header, then raw `UInt8` data).

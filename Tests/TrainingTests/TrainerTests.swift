@@ -1,0 +1,151 @@
+import Autodiff
+import Foundation
+import Training
+import VAE
+import XCTest
+
+/// Small, fast runs on the committed MNIST subset: a tiny model, a few hundred examples.
+final class TrainerTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func smallConfig(_ extra: String = "") throws -> RunConfig {
+        let text = """
+        {"name": "t", "data": {"dataset": "mnist", "directory": "\(Self.root.path)/data/embedded", "train_limit": 400, "test_limit": 200},
+         "model": {"encoder_hidden": [64], "decoder_hidden": [64]}, "latent": {"variables": 4, "classes": 8},
+         "estimator": {"name": "st"}, "training": {"epochs": 3, "batch_size": 50, "seed": 7, "learning_rate": 0.003},
+         "output": {"progress": "never"} \(extra)}
+        """
+        return try RunConfig(json: JSON.parse(Data(text.utf8)))
+    }
+
+    func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "dg-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    /// metrics.csv without the timing columns.
+    func deterministicColumns(_ path: String) throws -> [[String]] {
+        let csv = try readCSV(path)
+        let keep = csv.header.indices.filter { !EpochMetrics.timingColumns.contains(csv.header[$0]) }
+        return [keep.map { csv.header[$0] }] + csv.rows.map { row in keep.map { row[$0] } }
+    }
+
+    func testShortRunImprovesTheELBOAndWritesItsFiles() throws {
+        let dir = temporaryDirectory()
+        let trainer = try Trainer(config: try smallConfig(), directory: dir, log: { _ in })
+        let metrics = try trainer.run()
+        XCTAssertEqual(metrics.count, 3)
+        XCTAssertLessThan(metrics[2].trainLoss, metrics[0].trainLoss - 20, "training -ELBO should drop clearly")
+        XCTAssertLessThan(metrics[2].evalLoss!, metrics[0].evalLoss!, "evaluation -ELBO should improve")
+        let csv = try readCSV(trainer.metricsPath)
+        XCTAssertEqual(csv.header, EpochMetrics.columns)
+        XCTAssertEqual(csv.rows.count, 3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.checkpointPath))
+        let resolved = try JSON.parse(Data(contentsOf: URL(fileURLWithPath: trainer.configPath)))
+        XCTAssertNotNil(resolved.value(at: "provenance.blas"))
+        XCTAssertEqual(resolved.value(at: "training.seed"), .number(7))
+    }
+
+    func testSameConfigAndSeedGiveTheSameCSV() throws {
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        try Trainer(config: try smallConfig(), directory: a, log: { _ in }).run()
+        try Trainer(config: try smallConfig(), directory: b, log: { _ in }).run()
+        XCTAssertEqual(try deterministicColumns(a + "/metrics.csv"), try deterministicColumns(b + "/metrics.csv"))
+    }
+
+    func testResumeContinuesIdentically() throws {
+        let straight = temporaryDirectory(), interrupted = temporaryDirectory()
+        try Trainer(config: try smallConfig(), directory: straight, log: { _ in }).run()
+        // "Kill" after one epoch: a run configured for 3 epochs that stops after the first.
+        var config = try smallConfig()
+        let first = try Trainer(config: config, directory: interrupted, log: { _ in })
+        config.training.epochs = 3
+        _ = try first.trainEpochForTesting()
+        let resumed = try Trainer(config: config, directory: interrupted, log: { _ in })
+        try resumed.run(resume: true)
+        XCTAssertEqual(try deterministicColumns(straight + "/metrics.csv"), try deterministicColumns(interrupted + "/metrics.csv"))
+    }
+
+    func testResumingAFinishedRunDoesNothing() throws {
+        let dir = temporaryDirectory()
+        try Trainer(config: try smallConfig(), directory: dir, log: { _ in }).run()
+        let before = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8)
+        let again = try Trainer(config: try smallConfig(), directory: dir, log: { _ in })
+        XCTAssertEqual(try again.run(resume: true).count, 3)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8), before)
+    }
+
+    func testResumeRefusesACheckpointFromAnotherConfig() throws {
+        let dir = temporaryDirectory()
+        try Trainer(config: try smallConfig(), directory: dir, log: { _ in }).run()
+        var other = try smallConfig()
+        other.training.learningRate = 0.01
+        XCTAssertThrowsError(try Trainer(config: other, directory: dir, log: { _ in }).run(resume: true)) {
+            XCTAssertTrue("\($0)".contains("different configuration"))
+        }
+    }
+
+    func testCorruptCheckpointIsAClearError() throws {
+        let dir = temporaryDirectory()
+        try Trainer(config: try smallConfig(), directory: dir, log: { _ in }).run()
+        let path = dir + "/checkpoint.bin"
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Trainer(config: try smallConfig(), directory: dir, log: { _ in }).run(resume: true)) {
+            XCTAssertTrue("\($0)".contains("checkpoint"), "\($0)")
+        }
+    }
+
+    func testNaNStopsTheRunNamingTheStepAndKeepsTheLog() throws {
+        let dir = temporaryDirectory()
+        var config = try smallConfig()
+        config.training.epochs = 1
+        try Trainer(config: config, directory: dir, log: { _ in }).run()
+        // Continue for a second epoch on data that contains NaN pixels.
+        config.training.epochs = 2
+        let clean = try DatasetLoader.mnist(directory: Self.root.path + "/data/embedded", split: .train, limit: 400)
+        var pixels = clean.pixels
+        for i in 0..<pixels.count where i % 997 == 0 { pixels[i] = .nan }
+        let poisoned = Dataset(name: "poisoned", count: clean.count, dimension: clean.dimension, pixels: pixels, labels: nil)
+        let test = try DatasetLoader.mnist(directory: Self.root.path + "/data/embedded", split: .test, limit: 200)
+        let trainer = try Trainer(config: config, directory: dir, datasets: (poisoned, test), log: { _ in })
+        XCTAssertThrowsError(try trainer.run(resume: true)) { error in
+            guard case let TrainingError.nonFinite(epoch, step, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(epoch, 2)
+            XCTAssertEqual(step, 9, "8 steps in epoch 1, the first step of epoch 2 sees NaN")
+            XCTAssertTrue("\(error)".contains("step 9"))
+        }
+        XCTAssertEqual(try readCSV(dir + "/metrics.csv").rows.count, 1, "the finished epoch's metrics are kept")
+    }
+
+    func testSweepSummaryHasOneRowPerRun() throws {
+        let dir = temporaryDirectory()
+        let text = """
+        {"name": "s", "data": {"dataset": "mnist", "directory": "\(Self.root.path)/data/embedded", "train_limit": 100, "test_limit": 50},
+         "model": {"encoder_hidden": [16], "decoder_hidden": [16]}, "latent": {"variables": 2, "classes": 4},
+         "estimator": {"name": ["st", "reinforce"]}, "training": {"epochs": 1, "batch_size": 50},
+         "output": {"progress": "never"}}
+        """
+        let plan = try Sweep.plan(json: JSON.parse(Data(text.utf8)), outputDirectory: dir)
+        try SweepRunner.runSequentially(plan, resume: false, log: { _ in })
+        let summary = try readCSV(dir + "/summary.csv")
+        XCTAssertEqual(Array(summary.header.prefix(SweepRunner.summaryColumns.count)), SweepRunner.summaryColumns)
+        XCTAssertEqual(summary.rows.count, 2)
+        XCTAssertEqual(summary.rows.map { $0[3] }, ["st", "reinforce"])
+        XCTAssertEqual(summary.rows.map { $0[2] }, ["finished", "finished"])
+        // A missing run is reported, not dropped.
+        try FileManager.default.removeItem(atPath: dir + "/" + plan.runs[1].id)
+        try SweepRunner.writeSummary(plan)
+        XCTAssertEqual(try readCSV(dir + "/summary.csv").rows[1][2], "missing")
+    }
+
+    func testMissingDataIsAClearError() throws {
+        var config = try smallConfig()
+        config.data.directory = "/nonexistent/mnist"
+        XCTAssertThrowsError(try Trainer(config: config, directory: temporaryDirectory(), log: { _ in })) {
+            XCTAssertTrue("\($0)".contains("/nonexistent/mnist"), "\($0)")
+            XCTAssertTrue("\($0)".contains("make data"), "\($0)")
+        }
+    }
+}
