@@ -310,3 +310,18 @@ func selectKernel<S: TensorScalar>(_ mask: UnsafePointer<S>, _ a: UnsafePointer<
 func uniformKernel<S: TensorScalar>(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<S>, _ n: Int) {
     for i in 0..<n { out[i] = S.openUnit(rng.next()) }
 }
+
+/// True if no element is NaN or infinite, without allocating: 0·x is NaN exactly for those, and a
+/// NaN survives the 8-lane sum (vectorised; checked on every gradient of every step).
+func allFiniteKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ n: Int) -> Bool {
+    var lanes = SIMD8<S>()
+    var i = 0
+    let raw = UnsafeRawPointer(x)
+    while i + 8 <= n {
+        lanes += raw.loadUnaligned(fromByteOffset: i * MemoryLayout<S>.stride, as: SIMD8<S>.self) * 0
+        i += 8
+    }
+    var tail: S = 0
+    while i < n { tail += x[i] * 0; i += 1 }
+    return !(lanes.sum() + tail).isNaN
+}

@@ -8,7 +8,7 @@ import Foundation
 /// calling the generic kernels with a concrete type, so every inner loop is compiled for that type
 /// (a generic loop that dispatches each `+` through a witness table is ~20x slower). Generic tensor
 /// code above this layer pays one protocol call per tensor op, never per element.
-public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, LosslessStringConvertible
+public protocol TensorScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable, LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
@@ -34,6 +34,7 @@ where RawSignificand: FixedWidthInteger {
     static func _selectKernel(_ mask: UnsafePointer<Self>, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                               _ out: UnsafeMutablePointer<Self>, _ count: Int)
     static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Self>, _ count: Int)
+    static func _allFiniteKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Bool
 }
 
 extension Float: TensorScalar {
@@ -81,6 +82,7 @@ extension Float: TensorScalar {
     public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
         uniformKernel(&rng, out, count)
     }
+    public static func _allFiniteKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
 }
 
 extension Double: TensorScalar {
@@ -128,4 +130,5 @@ extension Double: TensorScalar {
     public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Double>, _ count: Int) {
         uniformKernel(&rng, out, count)
     }
+    public static func _allFiniteKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
 }

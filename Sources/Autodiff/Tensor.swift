@@ -125,8 +125,7 @@ public struct Tensor<S: TensorScalar>: @unchecked Sendable, CustomStringConverti
     }
 
     /// True if every scalar is finite (no NaN or infinity).
-    /// Uses the specialised kernels: Σ(0·x) is NaN exactly when some x is NaN or infinite.
-    public var isFinite: Bool { !(self * 0).sum().scalar.isNaN }
+    public var isFinite: Bool { S._allFiniteKernel(buffer.base, count) }
 
     func normalizedAxis(_ axis: Int) -> Int {
         let a = axis < 0 ? axis + rank : axis

@@ -147,28 +147,10 @@ public final class Trainer {
         var sumReconstruction = 0.0, sumKL = 0.0, examples = 0
         let progress = ProgressLine(mode: config.output.progress, total: steps, epoch: epoch + 1)
         let clock = Date()
-        let parameters = model.parameters
         for s in 0..<steps {
             let indices = order[(s * batchSize)..<min(n, (s + 1) * batchSize)]
             let x = batch(trainSet, indices, stream: &streams.data)
-            let result = objective(x, noise: &streams.noise)
-            step += 1
-            guard result.loss.value.isFinite else {
-                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "the loss")
-            }
-            var grads = gradients(of: result.loss, wrt: parameters).map(\.value)
-            guard grads.allSatisfy(\.isFinite) else {
-                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "a parameter gradient")
-            }
-            if let clip = config.training.gradientClip { clipGradientNorm(&grads, maxNorm: Float(clip)) }
-            if let auxiliary = result.auxiliaryLoss, let estimatorOptimizer {
-                let auxGrads = gradients(of: auxiliary, wrt: estimator.parameters).map(\.value)
-                guard auxGrads.allSatisfy(\.isFinite) else {
-                    throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "an estimator-parameter gradient")
-                }
-                estimatorOptimizer.step(estimator.parameters, gradients: auxGrads)
-            }
-            optimizer.step(parameters, gradients: grads)
+            let result = try trainStep(x)
             sumReconstruction += result.reconstructionSum
             sumKL += result.klSum
             examples += indices.count
@@ -181,6 +163,32 @@ public final class Trainer {
         return EpochMetrics(epoch: epoch, step: step, trainLoss: (sumReconstruction + sumKL) / Double(examples),
                             trainReconstruction: sumReconstruction / Double(examples), trainKL: sumKL / Double(examples),
                             examplesPerSecond: Double(examples) / max(seconds, 1e-9), epochSeconds: seconds, elapsedSeconds: 0)
+    }
+
+    /// One optimisation step on a batch: estimate, backprop, check, clip, update (and the estimator's
+    /// own parameters from its auxiliary loss).
+    @discardableResult
+    func trainStep(_ x: Tensor<Float>) throws -> StepResult {
+        let parameters = model.parameters
+        let result = objective(x, noise: &streams.noise)
+        step += 1
+        guard result.loss.value.isFinite else {
+            throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "the loss")
+        }
+        var grads = gradients(of: result.loss, wrt: parameters).map(\.value)
+        guard grads.allSatisfy(\.isFinite) else {
+            throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "a parameter gradient")
+        }
+        if let clip = config.training.gradientClip { clipGradientNorm(&grads, maxNorm: Float(clip)) }
+        if let auxiliary = result.auxiliaryLoss, let estimatorOptimizer {
+            let auxGrads = gradients(of: auxiliary, wrt: estimator.parameters).map(\.value)
+            guard auxGrads.allSatisfy(\.isFinite) else {
+                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "an estimator-parameter gradient")
+            }
+            estimatorOptimizer.step(estimator.parameters, gradients: auxGrads)
+        }
+        optimizer.step(parameters, gradients: grads)
+        return result
     }
 
     struct StepResult {

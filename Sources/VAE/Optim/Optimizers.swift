@@ -116,13 +116,31 @@ func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointe
                                  _ v: UnsafeMutablePointer<S>, _ n: Int, stepSize: S, beta1: S, beta2: S,
                                  sqrtBias2: S, epsilon: S) {
     let c1 = 1 - beta1, c2 = 1 - beta2, inverseSqrtBias2 = 1 / sqrtBias2
-    for i in 0..<n {
+    // Explicit 8-lane SIMD: the scalar loop did not vectorise (sqrt and divide), and at 1M+
+    // parameters Adam would otherwise cost a third of a training step.
+    typealias V = SIMD8<S>
+    let width = 8
+    var i = 0
+    while i + width <= n {
+        let offset = i * MemoryLayout<S>.stride
+        let gi = UnsafeRawPointer(g).loadUnaligned(fromByteOffset: offset, as: V.self)
+        let mi = beta1 * UnsafeRawPointer(m).loadUnaligned(fromByteOffset: offset, as: V.self) + c1 * gi
+        let vi = beta2 * UnsafeRawPointer(v).loadUnaligned(fromByteOffset: offset, as: V.self) + c2 * gi * gi
+        let pi = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: offset, as: V.self)
+            - stepSize * mi / (vi.squareRoot() * inverseSqrtBias2 + epsilon)
+        UnsafeMutableRawPointer(m).storeBytes(of: mi, toByteOffset: offset, as: V.self)
+        UnsafeMutableRawPointer(v).storeBytes(of: vi, toByteOffset: offset, as: V.self)
+        UnsafeMutableRawPointer(p).storeBytes(of: pi, toByteOffset: offset, as: V.self)
+        i += width
+    }
+    while i < n {
         let gi = g[i]
         let mi = beta1 * m[i] + c1 * gi
         let vi = beta2 * v[i] + c2 * gi * gi
         m[i] = mi
         v[i] = vi
         p[i] -= stepSize * mi / (vi.squareRoot() * inverseSqrtBias2 + epsilon)
+        i += 1
     }
 }
 

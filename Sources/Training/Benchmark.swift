@@ -1,0 +1,94 @@
+// `vae-train bench`: training-step throughput, measured against the BLAS-bound ideal in the same run.
+//
+// The ideal is the time of exactly the matrix products one training step performs (forward x·W for
+// every layer, backward g·Wᵀ where an input gradient is needed and xᵀ·g for every weight), timed by
+// calling sgemm with those shapes back to back. ratio = measured step time / that ideal: 1.0 would
+// mean everything but the gemms is free.
+import Autodiff
+import Estimators
+import Foundation
+import VAE
+
+public struct BenchmarkRow: Sendable {
+    public var latent: String
+    public var estimator: String
+    public var millisecondsPerStep: Double
+    public var stepsPerSecond: Double { 1000 / millisecondsPerStep }
+    public var gemmMillisecondsPerStep: Double
+    public var ratioToGemm: Double { millisecondsPerStep / gemmMillisecondsPerStep }
+    /// Step time relative to `st` on the same latent shape.
+    public var relativeToST: Double?
+}
+
+public enum Benchmark {
+    /// The gemm shapes (m, n, k) of one training step of an MLP VAE with batch `batch`.
+    static func gemmShapes(_ shape: ModelShape, batch: Int) -> [(Int, Int, Int)] {
+        var shapes: [(Int, Int, Int)] = []
+        func mlp(_ sizes: [Int], inputNeedsGradient: Bool) {
+            for i in 0..<(sizes.count - 1) {
+                let (input, output) = (sizes[i], sizes[i + 1])
+                shapes.append((batch, output, input))                  // forward x·W
+                shapes.append((input, output, batch))                  // weight gradient xᵀ·g
+                if i > 0 || inputNeedsGradient { shapes.append((batch, input, output)) }  // input gradient g·Wᵀ
+            }
+        }
+        let logitWidth = shape.latent.family == .categorical ? shape.latent.variables * shape.latent.classes : shape.latent.variables
+        mlp([shape.inputSize] + shape.encoderHidden + [logitWidth], inputNeedsGradient: false)
+        mlp([shape.latent.codeWidth] + shape.decoderHidden + [shape.inputSize], inputNeedsGradient: true)
+        return shapes
+    }
+
+    /// Milliseconds for one pass over `shapes` with sgemm (median of `repeats` passes).
+    static func gemmMilliseconds(_ shapes: [(Int, Int, Int)], repeats: Int) -> Double {
+        var rng = RandomStream(seed: 1)
+        let operands = shapes.map { (m, n, k) in
+            (Tensor<Float>.uniform([m, k], using: &rng), Tensor<Float>.uniform([k, n], using: &rng))
+        }
+        var times: [Double] = []
+        for _ in 0..<(repeats + 3) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for (a, b) in operands { _ = Tensor.matmul(a, b) }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.dropFirst(3).sorted()[repeats / 2]
+    }
+
+    /// Times `steps` training steps (after warm-up) for each latent shape and estimator.
+    public static func run(latents: [LatentSpec], estimators: [String], batch: Int = 100, steps: Int = 60,
+                           data: (Dataset, Dataset), threads: Int = 1,
+                           log: (String) -> Void = { print($0) }) throws -> [BenchmarkRow] {
+        BLASInfo.setThreads(threads)
+        var rows: [BenchmarkRow] = []
+        for latent in latents {
+            var stTime: Double?
+            for name in estimators {
+                var config = RunConfig()
+                config.latent.spec = latent
+                config.estimator = EstimatorOptions(estimator: name)
+                config.training.batchSize = batch
+                config.training.threads = threads
+                config.output.checkpoint = false
+                guard (try? EstimatorRegistry.descriptor(named: name))?.families.contains(latent.family) == true else { continue }
+                let trainer = try Trainer(config: config, directory: NSTemporaryDirectory(), datasets: data, log: { _ in })
+                trainer.reduceAllocatorChurn()
+                var stream = RandomStream(seed: 9)
+                let batches = (0..<8).map { i in
+                    trainer.batch(data.0, (i * batch)..<((i + 1) * batch), stream: &stream)
+                }
+                for i in 0..<5 { try trainer.trainStep(batches[i % batches.count]) }
+                let start = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<steps { try trainer.trainStep(batches[i % batches.count]) }
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
+                let gemm = gemmMilliseconds(gemmShapes(config.modelShape, batch: batch), repeats: 21)
+                if name == "st" { stTime = ms }
+                let row = BenchmarkRow(latent: latent.description, estimator: name, millisecondsPerStep: ms,
+                                       gemmMillisecondsPerStep: gemm, relativeToST: stTime.map { ms / $0 })
+                log(String(format: "%-6@ %-12@ %8.2f ms/step %7.1f steps/s   gemm-only %6.2f ms   ratio %5.2f   vs st %@",
+                           row.latent, row.estimator, row.millisecondsPerStep, row.stepsPerSecond, row.gemmMillisecondsPerStep,
+                           row.ratioToGemm, row.relativeToST.map { String(format: "%.2fx", $0) } ?? "-"))
+                rows.append(row)
+            }
+        }
+        return rows
+    }
+}

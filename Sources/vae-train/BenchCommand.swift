@@ -1,0 +1,57 @@
+// `vae-train bench`: step time and its ratio to the sgemm-only ideal, per latent shape and estimator.
+import ArgumentParser
+import Autodiff
+import Estimators
+import Foundation
+import Training
+import VAE
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Training throughput (batch 100) and the ratio of step time to its matrix products alone.")
+
+    @Option(help: "Latent shapes, comma-separated (LxC categorical, or N for Bernoulli).")
+    var latents = "4x24,64x8"
+
+    @Option(help: "Estimators, comma-separated, or 'all' (those that support each latent family).")
+    var estimators = "all"
+
+    @Option(help: "Timed steps per measurement.")
+    var steps = 60
+
+    @Option(help: "BLAS threads.")
+    var threads = 1
+
+    @Option(help: "Write the table as CSV here.")
+    var csv: String?
+
+    func run() throws {
+        do {
+            print("BLAS: \(BLASInfo.description)")
+            let specs = try latents.split(separator: ",").map { text -> LatentSpec in
+                let parts = text.split(separator: "x").compactMap { Int($0) }
+                switch parts.count {
+                case 2: return .categorical(parts[0], parts[1])
+                case 1: return .bernoulli(parts[0])
+                default: throw ValidationError("bad latent shape '\(text)': use LxC or N")
+                }
+            }
+            let names = estimators == "all" ? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }
+                : estimators.split(separator: ",").map(String.init)
+            for name in names { _ = try EstimatorRegistry.descriptor(named: name) }
+            let train = try DatasetLoader.load(.mnist, split: .train, limit: 2000)
+            print("data: \(train.source.isEmpty ? train.name : train.source)")
+            let rows = try Benchmark.run(latents: specs, estimators: names, steps: steps, data: (train, train), threads: threads)
+            if let csv {
+                var text = "latent,estimator,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,relative_to_st\n"
+                for r in rows {
+                    text += String(format: "%@,%@,%.3f,%.2f,%.3f,%.3f,%@\n", r.latent, r.estimator, r.millisecondsPerStep,
+                                   r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
+                                   r.relativeToST.map { String(format: "%.3f", $0) } ?? "")
+                }
+                try writeAtomically(Data(text.utf8), to: csv)
+            }
+        } catch let error as ExitCode { throw error } catch let error as ValidationError { throw error } catch { throw fail(error) }
+    }
+}
