@@ -49,7 +49,7 @@ public struct ModelConfig: Equatable, Sendable {
 public enum KLMode: String, Sendable, CaseIterable { case analytic, sample }
 
 public struct LatentConfig: Equatable, Sendable {
-    public var spec = LatentSpec.categorical(4, 24)
+    public var spec = LatentSpec.categorical(24, 4)  // "4x24": 24 variables with 4 classes
     public var kl: KLMode = .analytic
 }
 
@@ -244,8 +244,8 @@ extension RunConfig {
 
         var l = try SectionReader(top.raw("latent"), path: "latent")
         let family = try l.choice("family", default: LatentFamily.categorical)
-        let variables = try l.integer("variables", default: 4, minimum: 1)
-        let classes = family == .categorical ? try l.integer("classes", default: 24, minimum: 2) : 2
+        let variables = try l.integer("variables", default: 24, minimum: 1)
+        let classes = family == .categorical ? try l.integer("classes", default: 4, minimum: 2) : 2
         if family == .bernoulli, l.object["classes"] != nil {
             _ = l.raw("classes")
             throw ConfigError.invalidValue(path: "latent.classes", value: l.object["classes"]!.description,

@@ -104,8 +104,9 @@ public enum Sweep {
         return axes
     }
 
-    /// `latent.shape` ("4x24" or, for Bernoulli, "200") sets variables and classes together, so latent
-    /// shapes can be one sweep axis.
+    /// `latent.shape` sets variables and classes together, so latent shapes can be one sweep axis. It
+    /// follows the ReinMax paper's naming, classes × variables: "4x24" is 24 variables with 4 classes,
+    /// "8x4" is 4 variables with 8 classes (8^4 = 4096 codes). For Bernoulli, "200" is 200 units.
     static func resolveLatentShape(_ json: JSON) throws -> JSON {
         guard let shape = json.value(at: "latent.shape") else { return json }
         var out = json
@@ -115,7 +116,7 @@ public enum Sweep {
         let parts = text.lowercased().split(separator: "x").map { Int($0) }
         guard !parts.isEmpty, parts.count <= 2, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ConfigError.invalidValue(path: "latent.shape", value: "\"\(text)\"",
-                                           requirement: "\"LxC\" for categorical (e.g. \"4x24\") or \"N\" for bernoulli")
+                                           requirement: "\"CxL\" (classes x variables) for categorical, e.g. \"4x24\", or \"N\" for bernoulli")
         }
         if json.value(at: "latent.variables") != nil || json.value(at: "latent.classes") != nil {
             throw ConfigError.invalidValue(path: "latent.shape", value: "\"\(text)\"",
@@ -123,8 +124,12 @@ public enum Sweep {
         }
         guard case var .object(latent)? = json["latent"] else { return json }
         latent["shape"] = nil
-        latent["variables"] = .number(Double(parts[0]!))
-        if parts.count == 2 { latent["classes"] = .number(Double(parts[1]!)) }
+        if parts.count == 2 {
+            latent["classes"] = .number(Double(parts[0]!))
+            latent["variables"] = .number(Double(parts[1]!))
+        } else {
+            latent["variables"] = .number(Double(parts[0]!))
+        }
         out.set("latent", to: .object(latent))
         return out
     }

@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Training throughput (batch 100) and the ratio of step time to its matrix products alone.")
 
-    @Option(help: "Latent shapes, comma-separated (LxC categorical, or N for Bernoulli).")
+    @Option(help: "Latent shapes, comma-separated: CxL (classes x variables, the ReinMax paper's naming) or N Bernoulli units.")
     var latents = "4x24,64x8"
 
     @Option(help: "Estimators, comma-separated, or 'all' (those that support each latent family).")
@@ -32,9 +32,9 @@ struct BenchCommand: ParsableCommand {
             let specs = try latents.split(separator: ",").map { text -> LatentSpec in
                 let parts = text.split(separator: "x").compactMap { Int($0) }
                 switch parts.count {
-                case 2: return .categorical(parts[0], parts[1])
+                case 2: return .categorical(parts[1], parts[0])
                 case 1: return .bernoulli(parts[0])
-                default: throw ValidationError("bad latent shape '\(text)': use LxC or N")
+                default: throw ValidationError("bad latent shape '\(text)': use CxL or N")
                 }
             }
             let names = estimators == "all" ? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }

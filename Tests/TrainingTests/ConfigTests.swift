@@ -23,7 +23,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.training.batchSize, 100)
         XCTAssertEqual(config.training.learningRate, 1e-3)
         XCTAssertEqual(config.data.binarization, .none)
-        XCTAssertEqual(config.latent.spec, .categorical(4, 24))
+        XCTAssertEqual(config.latent.spec, .categorical(24, 4), "4x24 in the paper's classes x variables naming")
         XCTAssertEqual(config.estimator.estimator, "st")
     }
 
@@ -89,6 +89,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(p.runs.count, 4)
         // Axes in key order, the last varying fastest.
         XCTAssertEqual(p.runs.map(\.config.latent.spec.description), ["8x4", "8x4", "4x24", "4x24"])
+        XCTAssertEqual(p.runs[0].config.latent.spec, .categorical(4, 8), "8x4 is 4 variables with 8 classes (the paper's C x L)")
         XCTAssertEqual(p.runs.map(\.config.model.encoderHidden), [[64], [32, 16], [64], [32, 16]])
         // A plain hidden list is a value, not an axis.
         XCTAssertEqual(try plan(#"{"model": {"encoder_hidden": [64, 32]}}"#).runs.count, 1)

@@ -46,7 +46,8 @@ public struct LatentSpec: Codable, Sendable, Equatable, CustomStringConvertible 
         return total
     }
 
-    public var description: String { family == .categorical ? "\(variables)x\(classes)" : "\(variables) bernoulli" }
+    /// The ReinMax paper's naming, classes × variables: "4x24" is 24 variables with 4 classes each.
+    public var description: String { family == .categorical ? "\(classes)x\(variables)" : "\(variables) bernoulli" }
 }
 
 // MARK: - Distribution math on logits
