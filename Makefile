@@ -51,3 +51,18 @@ bench: setup release
 
 clean:
 	rm -rf .build
+
+# --- reports and cluster sweeps (issue 6) ---
+.PHONY: report slurm-smoke
+
+# Debian's matplotlib lives in the system Python; a pyenv `python3` on PATH may not have it.
+REPORT_PYTHON ?= /usr/bin/python3
+
+# results/REPORT.md and results/plots/*.png from the CSVs under results/ (no training).
+report: setup
+	$(REPORT_PYTHON) scripts/report.py
+
+# One-node Slurm on this machine (root; installs slurm-wlm and munge), a 4-run sweep through
+# scripts/slurm/submit.sh, summary checked against local --jobs 2 and sequential runs.
+slurm-smoke: release
+	VAE_TRAIN=$(RELEASE) scripts/slurm/smoke_test.sh

@@ -18,7 +18,23 @@ public enum EstimatorRegistry {
     /// All estimators, in the order they are listed to users.
     public static let all: [any EstimatorDescriptor.Type] = [
         StraightThroughDescriptor.self,
+        GumbelSoftmaxDescriptor.self,
+        STGumbelSoftmaxDescriptor.self,
+        GumbelRaoDescriptor.self,
+        GappedStraightThroughDescriptor.self,
+        ReinMaxDescriptor.self,
+        ReinMaxRaoDescriptor.self,
+        ReinMaxCVDescriptor.self,
+        ReinMaxRKDescriptor.self,
         REINFORCEDescriptor.self,
+        NVILDescriptor.self,
+        RLOODescriptor.self,
+        VIMCODescriptor.self,
+        MuPropDescriptor.self,
+        REBARDescriptor.self,
+        RELAXDescriptor.self,
+        ARMDescriptor.self,
+        DisARMDescriptor.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

@@ -207,8 +207,9 @@ extension RunConfig {
     static let sections = ["name", "data", "model", "latent", "estimator", "training", "evaluation", "output", "sweep"]
 
     /// Decodes and validates one run's configuration (a sweep must be expanded first; see `Sweep`).
-    public init(json: JSON, defaultName: String = "run") throws {
+    public init(json original: JSON, defaultName: String = "run") throws {
         self.init()
+        let json = try Sweep.resolveLatentShape(original)
         var top = try SectionReader(json, path: "")
         name = try top.string("name") ?? defaultName
         guard name.range(of: #"^[A-Za-z0-9._-]+$"#, options: .regularExpression) != nil else {
@@ -255,7 +256,7 @@ extension RunConfig {
         latent.kl = try l.choice("kl", default: KLMode.analytic)
         try l.finish()
 
-        estimator = try RunConfig.estimatorOptions(top.raw("estimator"), family: family)
+        estimator = try RunConfig.estimatorOptions(top.raw("estimator"), latent: latent.spec, inputSize: 784)
 
         var t = try SectionReader(top.raw("training"), path: "training")
         training.epochs = try t.integer("epochs", default: 10, minimum: 1)
@@ -285,7 +286,8 @@ extension RunConfig {
     }
 
     /// The estimator section: `name` plus that estimator's options, validated by the registry.
-    static func estimatorOptions(_ json: JSON?, family: LatentFamily) throws -> EstimatorOptions {
+    static func estimatorOptions(_ json: JSON?, latent: LatentSpec, inputSize: Int) throws -> EstimatorOptions {
+        let family = latent.family
         guard case let .object(object)? = json else {
             if json == nil || json == .null { return EstimatorOptions(estimator: "st") }
             throw ConfigError.wrongType(path: "estimator", expected: "an object", found: json!.typeName)
@@ -304,7 +306,18 @@ extension RunConfig {
             default: throw ConfigError.wrongType(path: "estimator.\(key)", expected: "a number, string or boolean", found: value.typeName)
             }
         }
-        let options = EstimatorOptions(estimator: name, values: values)
+        var options = EstimatorOptions(estimator: name, values: values)
+        // Estimators with networks of their own (NVIL's baseline on x, RELAX's r_ρ on the code) need
+        // the model's sizes, which only the run knows: fill them in, and reject a contradicting value.
+        if let descriptor = try? EstimatorRegistry.descriptor(named: name) {
+            for (key, size) in [("input_size", inputSize), ("code_width", latent.codeWidth)] where descriptor.optionKeys.contains(key) {
+                if let given = options.values[key], given != .number(Double(size)) {
+                    throw ConfigError.invalidValue(path: "estimator.\(key)", value: given.description,
+                        requirement: "must equal the model's \(key == "input_size" ? "input size" : "code width (N, or L·C)") \(size); it is filled in automatically")
+                }
+                options.values[key] = .number(Double(size))
+            }
+        }
         do {
             _ = try EstimatorRegistry.make(options, family: family, scalar: Float.self)
         } catch let error as EstimatorError {

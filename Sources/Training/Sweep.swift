@@ -74,7 +74,6 @@ public enum Sweep {
                 runJSON.set(axis.path, to: axis.values[picks[a]])
                 assignments.append((axis.path, axis.values[picks[a]]))
             }
-            runJSON = try resolveLatentShape(runJSON)
             let config = try RunConfig(json: runJSON, defaultName: defaultName)
             runs.append(PlannedRun(index: index, id: ids(picks), assignments: assignments, config: config, json: config.json))
         }

@@ -10,7 +10,7 @@ struct VAETrain: ParsableCommand {
         commandName: "vae-train",
         abstract: "Train discrete-latent VAEs and compare gradient estimators.",
         version: BuildInfo.version,
-        subcommands: [Train.self, ListEstimators.self],
+        subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self],
         defaultSubcommand: Train.self
     )
 }
@@ -50,6 +50,8 @@ struct Train: ParsableCommand {
     var noSummary = false
 
     func run() throws {
+        // Line-buffered stdout, so `vae-train ... > train.log` shows each epoch as it finishes.
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             let plan = try Sweep.plan(configPath: config, overrides: overrides, outputDirectory: out)
             if list {

@@ -134,3 +134,16 @@ final class SweepTests: XCTestCase {
         }
     }
 }
+
+final class EstimatorSizingTests: XCTestCase {
+    /// Estimators with their own networks get the model's sizes from the run (no crash on a mismatch).
+    func testNetworkSizesComeFromTheModel() throws {
+        let relax = try RunConfig(json: JSON.parse(Data(#"{"latent": {"shape": "8x4"}, "estimator": {"name": "relax"}}"#.utf8)))
+        XCTAssertEqual(relax.estimator.values["code_width"], .number(32))
+        let nvil = try RunConfig(json: JSON.parse(Data(#"{"estimator": {"name": "nvil"}}"#.utf8)))
+        XCTAssertEqual(nvil.estimator.values["input_size"], .number(784))
+        XCTAssertThrowsError(try RunConfig(json: JSON.parse(Data(#"{"latent": {"shape": "8x4"}, "estimator": {"name": "relax", "code_width": 200}}"#.utf8)))) {
+            XCTAssertTrue("\($0)".contains("estimator.code_width") && "\($0)".contains("32"), "\($0)")
+        }
+    }
+}

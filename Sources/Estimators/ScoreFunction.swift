@@ -1,0 +1,75 @@
+// Shared pieces of the score-function family (REINFORCE, NVIL, RLOO, VIMCO, MuProp, REBAR, RELAX,
+// ARM, DisARM): the analytic score ∇_logits log q(code), stacking M copies of a batch the way
+// `EstimatorContext.objective` expects (row m·B + b pairs with example b), and taking the copies
+// apart again. No estimator logic lives here.
+import Autodiff
+import VAE
+
+enum ScoreFunction {
+    /// ∂ log q(code) / ∂ logits as a constant of the logits' shape: `b − σ(a)` for Bernoulli units,
+    /// `D − softmax θ` for categorical variables.
+    static func score<S>(of code: Tensor<S>, logits: Tensor<S>, latent: LatentSpec) -> Tensor<S> {
+        latent.family == .categorical ? code - logits.softmax() : code - logits.sigmoid()
+    }
+
+    /// A per-example quantity [B] shaped to broadcast against logits [B, N] or [B, L, C].
+    static func perExample<S>(_ x: Variable<S>, like logits: [Int]) -> Variable<S> {
+        x.reshaped([x.shape[0]] + Array(repeating: 1, count: logits.count - 1))
+    }
+
+    static func perExample<S>(_ x: Tensor<S>, like logits: [Int]) -> Tensor<S> {
+        x.reshaped([x.shape[0]] + Array(repeating: 1, count: logits.count - 1))
+    }
+
+    /// M copies in the graph: [B, ...] -> [M·B, ...], row m·B + b = x[b].
+    static func repeated<S>(_ x: Variable<S>, _ copies: Int) -> Variable<S> {
+        let rest = Array(x.shape.dropFirst()), batch = x.shape[0]
+        return x.reshaped([1, batch] + rest).expanded(to: [copies, batch] + rest).reshaped([copies * batch] + rest)
+    }
+
+    /// Concatenation along the batch axis of equally shaped parts, in the graph: [B, ...] each -> [M·B, ...].
+    /// Written with `select` (not masks times values) so an infinite entry in one part cannot become NaN.
+    static func stacked<S>(_ parts: [Variable<S>]) -> Variable<S> {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.shape == parts[0].shape },
+                     "stacked: parts must share a shape, got \(parts.map(\.shape))")
+        let shape = parts[0].shape, m = parts.count
+        let full = [m] + shape
+        let expandedParts = parts.map { $0.reshaped([1] + shape).expanded(to: full) }
+        var result = expandedParts[m - 1]
+        for index in stride(from: m - 2, through: 0, by: -1) {
+            let mask: Tensor<S> = copyMask(index, copies: m, shape: shape)
+            result = Variable.select(mask, expandedParts[index], result)
+        }
+        return result.reshaped([m * shape[0]] + Array(shape.dropFirst()))
+    }
+
+    /// Concatenation of constant tensors along the batch axis.
+    static func stacked<S>(_ parts: [Tensor<S>]) -> Tensor<S> {
+        let shape = parts[0].shape
+        precondition(parts.allSatisfy { $0.shape == shape }, "stacked: parts must share a shape, got \(parts.map(\.shape))")
+        let scalars = parts.flatMap(\.scalars)
+        return Tensor(shape: [parts.count * shape[0]] + Array(shape.dropFirst()), scalars: scalars)
+    }
+
+    /// Copy `index` of a stacked per-row quantity [M·B] as [B], in the graph.
+    static func copy<S>(_ x: Variable<S>, _ index: Int, copies: Int) -> Variable<S> {
+        let batch = x.shape[0] / copies
+        let mask: Tensor<S> = copyMask(index, copies: copies, shape: [batch])
+        return Variable.select(mask, x.reshaped([copies, batch]), Variable(Tensor<S>(0))).sum(alongAxis: 0)
+    }
+
+    /// 1 on copy `index` of a [copies] + shape tensor, 0 elsewhere.
+    static func copyMask<S>(_ index: Int, copies: Int, shape: [Int]) -> Tensor<S> {
+        let size = shape.reduce(1, *)
+        return Tensor(shape: [copies] + shape) { out in
+            out.initialize(repeating: 0)
+            for i in (index * size)..<((index + 1) * size) { out[i] = 1 }
+        }
+    }
+
+    /// Per-row values of a [M·B] tensor as M arrays of B doubles.
+    static func copies<S>(_ x: Tensor<S>, _ m: Int) -> [[Double]] {
+        let values = x.scalars.map { Double($0) }, batch = values.count / m
+        return (0..<m).map { Array(values[($0 * batch)..<(($0 + 1) * batch)]) }
+    }
+}

@@ -1,0 +1,183 @@
+// The REBAR/RELAX toy (RELAX paper §6.1, figures 1–2; duvenaud/relax `pytorch_toy.py`): one Bernoulli
+// unit b ~ Bern(θ), θ = σ(logit), minimise E[(b − t)²] with t = 0.499 (optimum θ → 0; the exact
+// gradient is only 1 − 2t = 0.002 per unit of θ, so estimator variance decides the speed).
+// Adam lr 0.01 on the logit (init 0) and on the estimator's own parameters, batch 1.
+// Logs θ, the exact loss θ(1−t)² + (1−θ)t², and the variance of the estimator's logit gradient at the
+// current θ; RELAX's learned c_φ(z) = f(σ_λ(z)) + r_ρ(2σ_λ(z) − 1) can be tabulated over z.
+import Autodiff
+import Estimators
+import Foundation
+import VAE
+
+public struct ToySettings: Sendable {
+    public var target = 0.499
+    public var steps = 10_000
+    public var learningRate = 0.01
+    /// Log a curve point every this many steps (and at step 0 and the last step).
+    public var logEvery = 100
+    /// Draws per gradient-variance estimate at a logged point (0 = do not measure).
+    public var varianceDraws = 100
+    public init() {}
+}
+
+public struct ToyPoint: Sendable {
+    public var step: Int
+    public var theta: Double
+    public var loss: Double
+    /// Variance of the logit-gradient estimate at this θ (NaN when not measured).
+    public var gradientVariance: Double
+    /// The estimator's own parameters at this step (η, log λ, ...), as numbers; RELAX lists log λ only.
+    public var estimatorParameters: [Double]
+}
+
+public struct ToyRun: Sendable {
+    public var estimator: String
+    public var seed: Int
+    public var points: [ToyPoint]
+    /// First logged step with θ < 0.1, if any.
+    public var firstStepBelowTenPercent: Int?
+    /// RELAX's c_φ tabulated over z at logged snapshots (empty for other estimators).
+    public var controlVariateSnapshots: [ToyControlVariateSnapshot]
+}
+
+public struct ToyControlVariateSnapshot: Sendable {
+    public var step: Int
+    public var theta: Double
+    /// (z, σ_λ(z), f(σ_λ(z)), r_ρ, c_φ) rows.
+    public var rows: [(z: Double, relaxed: Double, f: Double, r: Double, c: Double)]
+}
+
+public enum Toy {
+    /// Estimators as the paper's toy configures them; anything else comes from the registry with defaults.
+    /// - reinforce: no baseline (the paper's plain score function).
+    /// - rebar: η = 1, log λ = 0.5, the plain relaxation σ(z/λ), lr scale 1 (pytorch_toy.py).
+    /// - relax: c_φ = f(σ_λ(z)) + r_ρ with r_ρ one tanh layer of 10 units, log λ = 0.5, plain relaxation.
+    /// - nvil: a learned constant baseline (there is no input).
+    public static func estimator(named name: String) throws -> any GradientEstimator<Double> {
+        let logTemperature = 0.5
+        switch name {
+        case "reinforce": return REINFORCE<Double>(baseline: .none)
+        case "rebar": return REBAR<Double>(eta: 1, temperature: Foundation.exp(logTemperature), relaxation: .plain, learningRateScale: 1)
+        case "relax":
+            return RELAX<Double>(codeWidth: 1, hidden: 10, layers: 1, temperature: Foundation.exp(logTemperature),
+                                 relaxation: .plain, learningRateScale: 1)
+        case "nvil": return NVIL<Double>(inputSize: 1, hidden: 4, learningRateScale: 1)
+        default: return try EstimatorRegistry.make(EstimatorOptions(estimator: name), family: .bernoulli, scalar: Double.self)
+        }
+    }
+
+    public static func exactLoss(theta: Double, target t: Double) -> Double { theta * (1 - t) * (1 - t) + (1 - theta) * t * t }
+
+    /// f(z) = (z − t)² per row for codes or relaxed codes [R, 1].
+    static func objective(target: Double) -> (Variable<Double>) -> Variable<Double> {
+        { z in (z - target).square().sum(alongAxis: -1) }
+    }
+
+    /// One training run; `seed` drives all noise.
+    public static func run(estimator name: String, seed: Int, settings: ToySettings = ToySettings(),
+                           snapshotSteps: Set<Int> = []) throws -> ToyRun {
+        let estimator = try estimator(named: name)
+        let logit = Variable(Tensor<Double>(zeros: [1, 1]), requiresGradient: true, name: "toy.logit")
+        let optimizer = Optimizer<Double>(kind: .adam, parameters: [logit], learningRate: settings.learningRate)
+        let auxiliaryOptimizer = estimator.parameters.isEmpty ? nil
+            : Optimizer<Double>(kind: .adam, parameters: estimator.parameters,
+                                learningRate: settings.learningRate * estimator.parameterLearningRateScale)
+        var noise = RandomStream(seed: UInt64(seed))
+        var measurement = noise.split()
+        let objective = objective(target: settings.target)
+        var points: [ToyPoint] = []
+        var snapshots: [ToyControlVariateSnapshot] = []
+        var firstBelow: Int?
+
+        func record(_ step: Int) {
+            let theta = 1 / (1 + Foundation.exp(-logit.value.scalar))
+            let variance = settings.varianceDraws > 1
+                ? gradientVariance(estimator, logit: logit.value, objective: objective, draws: settings.varianceDraws, rng: &measurement)
+                : .nan
+            points.append(ToyPoint(step: step, theta: theta, loss: exactLoss(theta: theta, target: settings.target),
+                                   gradientVariance: variance, estimatorParameters: parameterSummary(estimator)))
+            if firstBelow == nil, theta < 0.1 { firstBelow = step }
+            if let relax = estimator as? RELAX<Double>, snapshotSteps.contains(step) {
+                snapshots.append(controlVariate(relax, theta: theta, target: settings.target, step: step))
+            }
+        }
+
+        record(0)
+        for step in 1...settings.steps {
+            let context = EstimatorContext(logits: logit, latent: .bernoulli(1), objective: objective)
+            let estimate = estimator.estimate(context, rng: &noise)
+            let gradient = gradients(of: estimate.surrogate, wrt: [logit])[0].value
+            if let auxiliary = estimate.auxiliaryLoss, let auxiliaryOptimizer {
+                auxiliaryOptimizer.step(estimator.parameters, gradients: gradients(of: auxiliary, wrt: estimator.parameters).map(\.value))
+            }
+            optimizer.step([logit], gradients: [gradient])
+            if step % settings.logEvery == 0 || step == settings.steps { record(step) }
+        }
+        return ToyRun(estimator: name, seed: seed, points: points, firstStepBelowTenPercent: firstBelow,
+                      controlVariateSnapshots: snapshots)
+    }
+
+    /// Sample variance of the logit-gradient estimate at a fixed logit (the estimator's parameters are not
+    /// updated; a moving-average baseline would be, so the toy's REINFORCE uses none).
+    static func gradientVariance(_ estimator: any GradientEstimator<Double>, logit: Tensor<Double>,
+                                 objective: @escaping (Variable<Double>) -> Variable<Double>, draws: Int,
+                                 rng: inout RandomStream) -> Double {
+        var sum = 0.0, sumSquares = 0.0
+        for _ in 0..<draws {
+            let leaf = Variable(logit, requiresGradient: true)
+            let estimate = estimator.estimate(EstimatorContext(logits: leaf, latent: .bernoulli(1), objective: objective), rng: &rng)
+            let g = gradients(of: estimate.surrogate, wrt: [leaf])[0].value.scalar
+            sum += g
+            sumSquares += g * g
+        }
+        let n = Double(draws)
+        return (sumSquares - sum * sum / n) / (n - 1)
+    }
+
+    static func parameterSummary(_ estimator: any GradientEstimator<Double>) -> [Double] {
+        if let rebar = estimator as? REBAR<Double> { return [rebar.eta.value.scalar, rebar.logTemperature.value.scalar] }
+        if let relax = estimator as? RELAX<Double> { return [relax.logTemperature.value.scalar] }
+        return []
+    }
+
+    /// c_φ(z) = f(σ_λ(z)) + r_ρ(2σ_λ(z) − 1) on a grid of z at the current parameters and θ.
+    public static func controlVariate(_ relax: RELAX<Double>, theta: Double, target: Double, step: Int,
+                                      grid: [Double] = stride(from: -8.0, through: 8.0, by: 0.1).map { $0 }) -> ToyControlVariateSnapshot {
+        withoutGradients {
+            let n = grid.count
+            let z = Variable(Tensor(shape: [n, 1], scalars: grid))
+            let a = Variable(Tensor<Double>(repeating: Foundation.log(theta / (1 - theta)), shape: [n, 1]))
+            let relaxed = relax.relaxation(z, logits: a, logTemperature: relax.logTemperature, family: .bernoulli)
+            let f = objective(target: target)(relaxed)
+            let r = relax.residual(relaxed)
+            let c = relax.controlVariate(relaxed: relaxed, f: f)
+            let rows = (0..<n).map { i in
+                (z: grid[i], relaxed: relaxed.value[flat: i], f: f.value[flat: i], r: r.value[flat: i], c: c.value[flat: i])
+            }
+            return ToyControlVariateSnapshot(step: step, theta: theta, rows: rows)
+        }
+    }
+
+    // MARK: - CSV
+
+    public static let curveHeader = "estimator,seed,step,theta,loss,grad_var,eta,log_temperature"
+
+    public static func curveRows(_ run: ToyRun) -> [String] {
+        run.points.map { p in
+            var eta = "", logTemperature = ""
+            if p.estimatorParameters.count == 2 { (eta, logTemperature) = (fmt(p.estimatorParameters[0]), fmt(p.estimatorParameters[1])) }
+            if p.estimatorParameters.count == 1 { logTemperature = fmt(p.estimatorParameters[0]) }
+            return "\(run.estimator),\(run.seed),\(p.step),\(fmt(p.theta)),\(fmt(p.loss)),\(p.gradientVariance.isNaN ? "" : fmt(p.gradientVariance)),\(eta),\(logTemperature)"
+        }
+    }
+
+    public static let controlVariateHeader = "seed,step,theta,z,relaxed,f_relaxed,r,c"
+
+    public static func controlVariateRows(_ run: ToyRun) -> [String] {
+        run.controlVariateSnapshots.flatMap { s in
+            s.rows.map { "\(run.seed),\(s.step),\(fmt(s.theta)),\(fmt($0.z)),\(fmt($0.relaxed)),\(fmt($0.f)),\(fmt($0.r)),\(fmt($0.c))" }
+        }
+    }
+
+    static func fmt(_ x: Double) -> String { String(format: "%.6g", x) }
+}

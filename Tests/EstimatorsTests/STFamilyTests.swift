@@ -1,0 +1,268 @@
+// The straight-through family (st, gs, st-gs, gr-mc, gst and the ReinMax variants): exact identities,
+// shared kernels, the conditional Gumbel sampler, registry rules and numerical safety.
+import Autodiff
+import Estimators
+import Foundation
+import VAE
+import XCTest
+
+final class STFamilyTests: XCTestCase {
+    // MARK: - Identities
+
+    /// E_D[ST at τ = 1] = Σ_i Σ_j π_j g(e_j)ᵀ(e_i − e_j) ∂π_i/∂θ (forward Euler), exactly, K = 5, with a
+    /// cubic f whose gradient depends on D. The `st` class is replayed to one D to show it builds the
+    /// same surrogate. Power: the Euler form differs from the exact gradient by > 1e-3 here.
+    func testSTExpectationIsEulerFormExactly() throws {
+        var rng = RandomStream(seed: 31)
+        let k = 5
+        let objective = CubicObjective(classes: k, rng: &rng)
+        let theta = STFixtures.uniform([1, k], -1.5, 1.5, &rng)
+        let pi = theta.softmax().scalars
+        var expectation = [Double](repeating: 0, count: k)
+        for i in 0..<k {
+            let code = Tensor(shape: [1, k], scalars: CubicObjective.onehot(i, k))
+            let leaf = Variable(theta, requiresGradient: true)
+            let z = Variable.straightThrough(value: code, surrogate: leaf.softmax())
+            let grad = gradients(of: objective.graph(z).sum(), wrt: [leaf])[0].value.scalars
+            for m in 0..<k { expectation[m] += pi[i] * grad[m] }
+        }
+        let euler = CubicObjective.doubleSum(pi: pi, objective.rule(0))
+        for m in 0..<k { XCTAssertEqual(expectation[m], euler[m], accuracy: 1e-12) }
+        let exact = CubicObjective.doubleSum(pi: pi, objective.exactDelta)
+        XCTAssertGreaterThan(zip(euler, exact).map { Swift.abs($0 - $1) }.max()!, 1e-3)
+
+        // The estimator class: same gradient as the surrogate above for the D it drew.
+        let latent = LatentSpec.categorical(1, k)
+        let logits = theta.reshaped([1, 1, k])
+        var replay = rng
+        let code = latent.sample(logits: logits, rng: &replay)
+        let (grad, _) = STFixtures.estimatorGradient(try STFixtures.make("st"), logits: logits, latent: latent, rng: &rng) {
+            objective.graph($0.reshaped([1, k]))
+        }
+        let leaf = Variable(theta, requiresGradient: true)
+        let manual = gradients(of: objective.graph(Variable.straightThrough(value: code.reshaped([1, k]), surrogate: leaf.softmax())).sum(), wrt: [leaf])[0].value
+        XCTAssertLessThan(STFixtures.maxAbs(grad.reshaped([1, k]) - manual), 1e-12)
+    }
+
+    /// Gumbel-Rao with K = 1 equals ST-GS given the same D and noise: draw D, draw one conditional
+    /// perturbation z (argmax z = D), and give ST-GS the noise G = z − θ. Exact up to rounding.
+    func testGumbelRaoWithOneSampleEqualsSTGS() {
+        var rng = RandomStream(seed: 41)
+        let latent = LatentSpec.categorical(3, 6)
+        let logits = STFixtures.uniform([5, 3, 6], -3, 3, &rng)
+        let g = STFixtures.uniform([5, 3, 6], -1, 1, &rng)
+        for tau in [0.5, 1.0, 2.0] {
+            let code = latent.sample(logits: logits, rng: &rng)
+            let perturbed = GumbelRao<Double>.conditionalPerturbations(of: logits, code: code, samples: 1, rng: &rng)
+            let gr = GumbelRao<Double>(samples: 1, temperature: tau)
+            let stgs = STGumbelSoftmax<Double>(temperature: tau)
+            let grGrad = STFixtures.linearGradient(logits: logits, g: g) { gr.hardRelaxed(logits: $0, code: code, perturbed: perturbed) }
+            var forward = Tensor<Double>(0)
+            let stGrad = STFixtures.linearGradient(logits: logits, g: g) {
+                let z = stgs.hardRelaxed(logits: $0, noise: perturbed - logits, family: .categorical)
+                forward = z.value
+                return z
+            }
+            XCTAssertEqual(forward, code, "ST-GS's argmax(θ + G) must be the conditioned D")
+            XCTAssertLessThan(STFixtures.maxAbs(grGrad - stGrad), 1e-12, "τ = \(tau)")
+            XCTAssertGreaterThan(STFixtures.maxAbs(stGrad), 1e-3)
+        }
+    }
+
+    /// J(p)g sums to zero over classes, for the kernel and for every categorical estimator's logit
+    /// gradient (each is a combination of softmax Jacobian products). A surrogate that leaked a
+    /// non-Jacobian term (e.g. D itself, or an unnormalised midpoint) would fail.
+    func testJacobianProductsSumToZero() throws {
+        var rng = RandomStream(seed: 51)
+        let p = STFixtures.uniform([4, 7], 0, 1, &rng).softmax()
+        let g = STFixtures.uniform([4, 7], -5, 5, &rng)
+        let jg = softmaxJacobianProduct(Variable(p), Variable(g)).value
+        XCTAssertLessThan(STFixtures.maxAbs(jg.sum(alongAxis: -1)), 1e-13)
+        XCTAssertGreaterThan(STFixtures.maxAbs(jg), 0.01)
+
+        let latent = LatentSpec.categorical(3, 5)
+        let logits = STFixtures.uniform([4, 3, 5], -4, 4, &rng)
+        let w = STFixtures.uniform([4, 3, 5], -1, 1, &rng)
+        for name in STFixtures.categoricalNames {
+            let (grad, _) = STFixtures.estimatorGradient(try STFixtures.make(name), logits: logits, latent: latent, rng: &rng) {
+                ($0 * Variable(w)).square().sum(alongAxis: -1).sum(alongAxis: -1)
+            }
+            XCTAssertLessThan(STFixtures.maxAbs(grad.sum(alongAxis: -1)), 1e-12, name)
+            XCTAssertGreaterThan(STFixtures.maxAbs(grad), 1e-4, "\(name): gradient must not vanish")
+        }
+    }
+
+    // MARK: - Conditional Gumbel sampler
+
+    /// Every draw has argmax = the given class, including extreme (±50) logits and classes of
+    /// probability ~e⁻¹⁰⁰.
+    func testConditionalGumbelReproducesArgmax() {
+        var rng = RandomStream(seed: 61)
+        let logits = Tensor<Double>(shape: [3, 4], scalars: [50, -50, 0, -50,   -50, 50, 50, -50,   0, 1, 2, 3])
+        for _ in 0..<200 {
+            let code = STFixtures.randomCode([3, 4], &rng)
+            let z = ConditionalGumbel.sample(logits: Variable(logits), code: code, rng: &rng).value
+            XCTAssertTrue(z.isFinite)
+            XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), code)
+        }
+        // Float too: the sampler works in log space.
+        let code = Tensor<Float>.oneHot(indices: Tensor(shape: [3], scalars: [1, 0, 0]), classes: 4)
+        for _ in 0..<200 {
+            let z = ConditionalGumbel.sample(logits: Variable(logits.converted(to: Float.self)), code: code, rng: &rng).value
+            XCTAssertTrue(z.isFinite)
+            XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), code)
+        }
+    }
+
+    /// The conditional sampler against rejection sampling (draw θ + G, keep argmax = D), N = 40000 each,
+    /// per-coordinate mean and variance. Tolerances: 5 standard errors of the difference, the SEs
+    /// estimated from the samples (SE(mean) = s/√N; SE(var) = √((m₄ − s⁴)/N)). Negative control: the
+    /// same test against *unconditioned* draws must fail by a wide margin, so the test has power.
+    func testConditionalGumbelMatchesRejectionSampling() {
+        let theta: [Double] = [0.5, -0.3, 1.2, -1.0]
+        let target = 1                 // π ≈ 0.14: rejection keeps ~1 in 7
+        let n = 40000, k = theta.count
+        var rng = RandomStream(seed: 71)
+        let logits = Tensor(shape: [1, k], scalars: theta).expanded(to: [n, k])
+        let code = Tensor<Double>.oneHot(indices: Tensor(repeating: Double(target), shape: [n]), classes: k)
+        let conditional = ConditionalGumbel.sample(logits: Variable(logits), code: code, rng: &rng).value.scalars
+        var rejected: [Double] = [], unconditioned: [Double] = []
+        while rejected.count < n * k {
+            let z = (Tensor(shape: [1, k], scalars: theta) + Tensor<Double>.gumbel([1, k], using: &rng)).scalars
+            if unconditioned.count < n * k { unconditioned += z }
+            if z.indices.max(by: { z[$0] < z[$1] }) == target { rejected += z }
+        }
+        func moments(_ x: [Double], _ c: Int) -> (mean: Double, variance: Double, seMean: Double, seVariance: Double) {
+            let column = stride(from: c, to: x.count, by: k).map { x[$0] }
+            let m = column.reduce(0, +) / Double(column.count)
+            let v = column.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(column.count - 1)
+            let m4 = column.reduce(0) { $0 + Foundation.pow($1 - m, 4) } / Double(column.count)
+            return (m, v, (v / Double(column.count)).squareRoot(), ((m4 - v * v) / Double(column.count)).squareRoot())
+        }
+        var controlFailures = 0
+        for c in 0..<k {
+            let a = moments(conditional, c), b = moments(rejected, c), u = moments(unconditioned, c)
+            let seMean = (a.seMean * a.seMean + b.seMean * b.seMean).squareRoot()
+            let seVariance = (a.seVariance * a.seVariance + b.seVariance * b.seVariance).squareRoot()
+            XCTAssertLessThan(Swift.abs(a.mean - b.mean), 5 * seMean, "mean of coordinate \(c)")
+            XCTAssertLessThan(Swift.abs(a.variance - b.variance), 5 * seVariance, "variance of coordinate \(c)")
+            if Swift.abs(a.mean - u.mean) > 5 * (a.seMean * a.seMean + u.seMean * u.seMean).squareRoot() { controlFailures += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(controlFailures, 2, "negative control: conditioning must be detectable")
+    }
+
+    // MARK: - Gapped ST
+
+    /// Hand-checked offsets: θ = (2, 1, 0, 1.8), D = e₂, gap 1: the sampled logit rises to 2 and the
+    /// others drop to min(θ_j, 2 − 1) = 1, so θ' = (1, 1, 2, 1) and the surrogate is softmax(θ').
+    /// Adaptive gap for π_D = e⁰/Σe^θ = 1/17.157 ≈ 0.0583: gap = −log(1 − π)/π ≈ 1.0303, so every
+    /// θ'_j = min(θ_j, 2 − gap) = 0.9697 (θ₁ = 1 is now pushed down too).
+    func testGappedSTOffsets() {
+        let theta = Tensor<Double>(shape: [1, 4], scalars: [2, 1, 0, 1.8])
+        let code = Tensor<Double>(shape: [1, 4], scalars: [0, 0, 1, 0])
+        let fixed = GappedStraightThrough<Double>(gap: .fixed(1))
+        var surrogate = Tensor<Double>(0)
+        _ = STFixtures.linearGradient(logits: theta, g: code) { leaf in
+            let z = fixed.hardRelaxed(logits: leaf, code: code)
+            surrogate = z.value
+            return z
+        }
+        XCTAssertEqual(surrogate, code)
+        let expected = Tensor<Double>(shape: [1, 4], scalars: [1, 1, 2, 1]).softmax()
+        // The surrogate's value is hidden behind straightThrough: compare its gradient with softmax(θ')'s.
+        let g = Tensor<Double>(shape: [1, 4], scalars: [0.3, -1, 0.5, 2])
+        let gst = STFixtures.linearGradient(logits: theta, g: g) { fixed.hardRelaxed(logits: $0, code: code) }
+        let direct = softmaxJacobianProduct(Variable(expected), Variable(g)).value
+        XCTAssertLessThan(STFixtures.maxAbs(gst - direct), 1e-12)
+
+        let pi = Foundation.exp(0.0) / theta.exp().sum().scalar * (1 - 1e-5)
+        let width = -Foundation.log1p(-pi) / pi
+        XCTAssertEqual(width, 1.0303, accuracy: 1e-3)
+        let adaptive = GappedStraightThrough<Double>(gap: .adaptive)
+        let moved = Tensor<Double>(shape: [1, 4], scalars: [2 - width, 2 - width, 2, 2 - width]).softmax()
+        let gstAdaptive = STFixtures.linearGradient(logits: theta, g: g) { adaptive.hardRelaxed(logits: $0, code: code) }
+        XCTAssertLessThan(STFixtures.maxAbs(gstAdaptive - softmaxJacobianProduct(Variable(moved), Variable(g)).value), 1e-12)
+    }
+
+    // MARK: - Relaxed Gumbel-Softmax
+
+    /// `gs` feeds the relaxed sample forward: rows on the simplex, not one-hot, and τ → small makes it
+    /// nearly one-hot. Bernoulli: values strictly inside (0, 1).
+    func testGumbelSoftmaxFeedsRelaxedSample() throws {
+        var rng = RandomStream(seed: 81)
+        let latent = LatentSpec.categorical(2, 5)
+        let logits = STFixtures.uniform([50, 2, 5], -1, 1, &rng)
+        var seen = Tensor<Double>(0)
+        _ = try STFixtures.make("gs").estimate(EstimatorContext(logits: Variable(logits), latent: latent) { z in
+            seen = z.value
+            return z.sum(alongAxis: -1).sum(alongAxis: -1)
+        }, rng: &rng)
+        XCTAssertLessThan(STFixtures.maxAbs(seen.sum(alongAxis: -1) - 1), 1e-12)
+        XCTAssertLessThan(seen.max(alongAxis: -1).mean().scalar, 0.95, "τ = 1 samples are not one-hot")
+        _ = try STFixtures.make("gs", ["temperature": .number(0.01)]).estimate(EstimatorContext(logits: Variable(logits), latent: latent) { z in
+            seen = z.value
+            return z.sum(alongAxis: -1).sum(alongAxis: -1)
+        }, rng: &rng)
+        XCTAssertGreaterThan(seen.max(alongAxis: -1).mean().scalar, 0.99, "τ = 0.01 samples are nearly one-hot")
+        _ = try STFixtures.make("gs", family: .bernoulli).estimate(EstimatorContext(logits: Variable(STFixtures.uniform([50, 3], -1, 1, &rng)), latent: .bernoulli(3)) { z in
+            seen = z.value
+            return z.sum(alongAxis: -1)
+        }, rng: &rng)
+        XCTAssertTrue(seen.scalars.allSatisfy { $0 > 0 && $0 < 1 } && seen.scalars.contains { $0 > 0.01 && $0 < 0.99 })
+    }
+
+    // MARK: - Registry
+
+    func testRegistryFamiliesAndOptions() throws {
+        for name in STFixtures.categoricalNames { XCTAssertNoThrow(try STFixtures.make(name), name) }
+        for name in STFixtures.bernoulliNames { XCTAssertNoThrow(try STFixtures.make(name, family: .bernoulli), name) }
+        for name in Set(STFixtures.categoricalNames).subtracting(STFixtures.bernoulliNames).sorted() {
+            XCTAssertThrowsError(try STFixtures.make(name, family: .bernoulli)) { error in
+                XCTAssertEqual(error as? EstimatorError, .unsupportedFamily(estimator: name, family: .bernoulli))
+            }
+        }
+        XCTAssertNoThrow(try STFixtures.make("gst", ["gap": .string("adaptive")]))
+        XCTAssertNoThrow(try STFixtures.make("gst", ["gap": .number(0.5)]))
+        XCTAssertThrowsError(try STFixtures.make("gst", ["gap": .string("wide")]))
+        XCTAssertThrowsError(try STFixtures.make("gst", ["gap": .number(-1)]))
+        XCTAssertThrowsError(try STFixtures.make("gr-mc", ["samples": .number(0)]))
+        XCTAssertThrowsError(try STFixtures.make("reinmax-cv", ["temperature2": .number(0)]))
+        XCTAssertThrowsError(try STFixtures.make("st-gs", ["samples": .number(3)]))   // unknown key
+    }
+
+    // MARK: - Numerical safety
+
+    /// Logits of ±50 (probabilities down to e⁻¹⁰⁰, which underflow in Float) and a mix of moderate ones:
+    /// every estimator's objective value and logit gradient are finite, in Float and Double, for
+    /// categorical and (where supported) Bernoulli latents, over several draws so rare classes get sampled.
+    func testNoNaNOrInfForExtremeLogits() throws {
+        let extreme: [Double] = [50, -50, 0, -50,   -50, 50, 50, -50,   -50, -50, -50, 50,   30, -30, 1e-3, 0]
+        func check<S: TensorScalar>(_ scalar: S.Type) throws {
+            let latent = LatentSpec.categorical(4, 4)
+            let logits = Tensor(shape: [1, 4, 4], scalars: extreme).expanded(to: [8, 4, 4]).converted(to: S.self)
+            let bLogits = Tensor(shape: [1, 16], scalars: extreme).expanded(to: [8, 16]).converted(to: S.self)
+            var rng = RandomStream(seed: 91)
+            for name in STFixtures.categoricalNames + ["gst-adaptive"] {
+                let options = name == "gst-adaptive" ? EstimatorOptions(estimator: "gst", values: ["gap": .string("adaptive")]) : EstimatorOptions(estimator: name)
+                let estimator: any GradientEstimator<S> = try EstimatorRegistry.make(options, family: .categorical)
+                for _ in 0..<5 {
+                    let (grad, estimate) = STFixtures.estimatorGradient(estimator, logits: logits, latent: latent, rng: &rng) {
+                        ($0 - 0.3).square().sum(alongAxis: -1).sum(alongAxis: -1)
+                    }
+                    XCTAssertTrue(grad.isFinite && estimate.surrogate.value.isFinite && estimate.objectiveValue.isFinite, "\(name) \(S.self)")
+                }
+            }
+            for name in STFixtures.bernoulliNames {
+                let estimator: any GradientEstimator<S> = try EstimatorRegistry.make(EstimatorOptions(estimator: name), family: .bernoulli)
+                for _ in 0..<5 {
+                    let (grad, estimate) = STFixtures.estimatorGradient(estimator, logits: bLogits, latent: .bernoulli(16), rng: &rng) {
+                        ($0 - 0.3).square().sum(alongAxis: -1)
+                    }
+                    XCTAssertTrue(grad.isFinite && estimate.surrogate.value.isFinite, "\(name) bernoulli \(S.self)")
+                }
+            }
+        }
+        try check(Float.self)
+        try check(Double.self)
+    }
+}
