@@ -66,3 +66,13 @@ report: setup
 # scripts/slurm/submit.sh, summary checked against local --jobs 2 and sequential runs.
 slurm-smoke: release
 	VAE_TRAIN=$(RELEASE) scripts/slurm/smoke_test.sh
+
+# The ReinMax MNIST-VAE table (full data: run `make data` first). SHAPE=4x24 EPOCHS=160 SEEDS=[0,...,9].
+SHAPE   ?= 4x24
+EPOCHS  ?= 160
+SEEDS   ?= [0,1,2,3,4,5,6,7,8,9]
+reinmax-table-shape: release
+	scripts/run_reinmax_table.sh $(SHAPE) $(EPOCHS) "$(SEEDS)" $(JOBS)
+
+reinmax-table: release
+	for s in 8x4 4x24 8x16 16x12 64x8 10x30; do scripts/run_reinmax_table.sh $$s $(EPOCHS) "$(SEEDS)" $(JOBS) || exit 1; done
