@@ -242,10 +242,8 @@ public enum Analysis {
                 .joined(separator: ";")
         }
         if name == trainer.config.estimator.estimator { return (trainer.estimator, text(trainer.config.estimator), true) }
-        let descriptor = try EstimatorRegistry.descriptor(named: name)
-        var options = EstimatorOptions(estimator: name)
-        if descriptor.optionKeys.contains("code_width") { options.values["code_width"] = .number(Double(trainer.model.latent.codeWidth)) }
-        if descriptor.optionKeys.contains("input_size") { options.values["input_size"] = .number(Double(trainer.model.shape.inputSize)) }
+        _ = try EstimatorRegistry.descriptor(named: name)
+        let options = try EstimatorOptions(estimator: name).sized(for: trainer.model.latent, inputSize: trainer.model.shape.inputSize)
         let family = trainer.model.latent.family
         return (try EstimatorRegistry.make(options, family: family, scalar: Float.self), text(options), false)
     }

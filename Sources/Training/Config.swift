@@ -104,6 +104,38 @@ public struct RunConfig: Equatable, Sendable {
 
 // MARK: - Decoding with validation
 
+extension EstimatorOptions {
+    /// An estimator's options from a JSON object (every key but `name`; null means "use the default").
+    public init(name: String, json object: [String: JSON], path: String) throws {
+        var values: [String: OptionValue] = [:]
+        for (key, value) in object where key != "name" {
+            switch value {
+            case let .number(d): values[key] = .number(d)
+            case let .string(s): values[key] = .string(s)
+            case let .bool(b): values[key] = .bool(b)
+            case .null: continue
+            default: throw ConfigError.wrongType(path: "\(path).\(key)", expected: "a number, string or boolean", found: value.typeName)
+            }
+        }
+        self.init(estimator: name, values: values)
+    }
+
+    /// Estimators with networks of their own (NVIL's baseline on x, RELAX's r_ρ on the code) need the
+    /// model's sizes, which only the run knows: fills them in, and rejects a contradicting value.
+    public func sized(for latent: LatentSpec, inputSize: Int) throws -> EstimatorOptions {
+        guard let descriptor = try? EstimatorRegistry.descriptor(named: estimator) else { return self }
+        var options = self
+        for (key, size) in [("input_size", inputSize), ("code_width", latent.codeWidth)] where descriptor.optionKeys.contains(key) {
+            if let given = values[key], given != .number(Double(size)) {
+                throw ConfigError.invalidValue(path: "estimator.\(key)", value: given.description,
+                    requirement: "must equal the model's \(key == "input_size" ? "input size" : "code width (N, or L·C)") \(size); it is filled in automatically")
+            }
+            options.values[key] = .number(Double(size))
+        }
+        return options
+    }
+}
+
 /// Reads one object section, remembering every key it was asked about so unknown keys can be named.
 struct SectionReader {
     let path: String
@@ -296,28 +328,7 @@ extension RunConfig {
             throw ConfigError.invalidValue(path: "estimator.name", value: object["name"]?.description ?? "missing",
                                            requirement: "a string, one of: \(EstimatorRegistry.names.joined(separator: ", "))")
         }
-        var values: [String: OptionValue] = [:]
-        for (key, value) in object where key != "name" {
-            switch value {
-            case let .number(d): values[key] = .number(d)
-            case let .string(s): values[key] = .string(s)
-            case let .bool(b): values[key] = .bool(b)
-            case .null: continue
-            default: throw ConfigError.wrongType(path: "estimator.\(key)", expected: "a number, string or boolean", found: value.typeName)
-            }
-        }
-        var options = EstimatorOptions(estimator: name, values: values)
-        // Estimators with networks of their own (NVIL's baseline on x, RELAX's r_ρ on the code) need
-        // the model's sizes, which only the run knows: fill them in, and reject a contradicting value.
-        if let descriptor = try? EstimatorRegistry.descriptor(named: name) {
-            for (key, size) in [("input_size", inputSize), ("code_width", latent.codeWidth)] where descriptor.optionKeys.contains(key) {
-                if let given = options.values[key], given != .number(Double(size)) {
-                    throw ConfigError.invalidValue(path: "estimator.\(key)", value: given.description,
-                        requirement: "must equal the model's \(key == "input_size" ? "input size" : "code width (N, or L·C)") \(size); it is filled in automatically")
-                }
-                options.values[key] = .number(Double(size))
-            }
-        }
+        let options = try EstimatorOptions(name: name, json: object, path: "estimator").sized(for: latent, inputSize: inputSize)
         do {
             _ = try EstimatorRegistry.make(options, family: family, scalar: Float.self)
         } catch let error as EstimatorError {

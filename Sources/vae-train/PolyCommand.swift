@@ -109,15 +109,6 @@ struct PolyCommand: ParsableCommand {
         guard case let .object(object) = json, case let .string(name)? = object["name"] else {
             throw ValidationError("each estimator entry needs a \"name\"")
         }
-        var values: [String: OptionValue] = [:]
-        for (key, value) in object where key != "name" {
-            switch value {
-            case let .number(d): values[key] = .number(d)
-            case let .string(s): values[key] = .string(s)
-            case let .bool(b): values[key] = .bool(b)
-            default: throw ValidationError("estimator option \(key) must be a number, string or boolean")
-            }
-        }
-        return EstimatorOptions(estimator: name, values: values)
+        return try EstimatorOptions(name: name, json: object, path: "estimators[\(name)]")
     }
 }
