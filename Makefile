@@ -47,7 +47,7 @@ data-binarized:
 	@scripts/fetch_data.sh binarized_mnist $(BINARIZED_MNIST_SRC)
 
 bench: setup release
-	$(RELEASE) bench
+	$(RELEASE) bench --samples 8,32,128 --csv results/bench.csv
 
 clean:
 	rm -rf .build

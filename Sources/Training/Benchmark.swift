@@ -53,18 +53,20 @@ public enum Benchmark {
         return times.dropFirst(3).sorted()[repeats / 2]
     }
 
-    /// Times `steps` training steps (after warm-up) for each latent shape and estimator.
-    public static func run(latents: [LatentSpec], estimators: [String], batch: Int = 100, steps: Int = 60,
+    /// Times `steps` training steps (after warm-up) for each latent shape and estimator setting.
+    public static func run(latents: [LatentSpec], estimators: [EstimatorOptions], batch: Int = 100, steps: Int = 60,
                            data: (Dataset, Dataset), threads: Int = 1,
                            log: (String) -> Void = { print($0) }) throws -> [BenchmarkRow] {
         BLASInfo.setThreads(threads)
         var rows: [BenchmarkRow] = []
         for latent in latents {
             var stTime: Double?
-            for name in estimators {
+            for options in estimators {
+                let name = options.estimator
+                let label = ([name] + options.values.keys.sorted().map { "\($0)=\(options.values[$0]!)" }).joined(separator: ":")
                 var config = RunConfig()
                 config.latent.spec = latent
-                config.estimator = EstimatorOptions(estimator: name)
+                config.estimator = try options.sized(for: latent, inputSize: config.modelShape.inputSize)
                 config.training.batchSize = batch
                 config.training.threads = threads
                 config.output.checkpoint = false
@@ -80,10 +82,10 @@ public enum Benchmark {
                 for i in 0..<steps { try trainer.trainStep(batches[i % batches.count]) }
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
                 let gemm = gemmMilliseconds(gemmShapes(config.modelShape, batch: batch), repeats: 21)
-                if name == "st" { stTime = ms }
-                let row = BenchmarkRow(latent: latent.description, estimator: name, millisecondsPerStep: ms,
+                if label == "st" { stTime = ms }
+                let row = BenchmarkRow(latent: latent.description, estimator: label, millisecondsPerStep: ms,
                                        gemmMillisecondsPerStep: gemm, relativeToST: stTime.map { ms / $0 })
-                log(String(format: "%-6@ %-12@ %8.2f ms/step %7.1f steps/s   gemm-only %6.2f ms   ratio %5.2f   vs st %@",
+                log(String(format: "%-6@ %-22@ %8.2f ms/step %7.1f steps/s   gemm-only %6.2f ms   ratio %5.2f   vs st %@",
                            row.latent, row.estimator, row.millisecondsPerStep, row.stepsPerSecond, row.gemmMillisecondsPerStep,
                            row.ratioToGemm, row.relativeToST.map { String(format: "%.2fx", $0) } ?? "-"))
                 rows.append(row)

@@ -17,6 +17,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Estimators, comma-separated, or 'all' (those that support each latent family).")
     var estimators = "all"
 
+    @Option(help: "Also time every estimator that has a `samples` option at each of these K (comma-separated), to check the cost is linear in K.")
+    var samples: String?
+
     @Option(help: "Timed steps per measurement.")
     var steps = 60
 
@@ -39,10 +42,18 @@ struct BenchCommand: ParsableCommand {
             }
             let names = estimators == "all" ? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }
                 : estimators.split(separator: ",").map(String.init)
-            for name in names { _ = try EstimatorRegistry.descriptor(named: name) }
+            var settings: [EstimatorOptions] = []
+            for name in names {
+                settings.append(EstimatorOptions(estimator: name))
+                if let samples, try EstimatorRegistry.descriptor(named: name).optionKeys.contains("samples") {
+                    for k in samples.split(separator: ",").compactMap({ Int($0) }) {
+                        settings.append(EstimatorOptions(estimator: name, values: ["samples": .number(Double(k))]))
+                    }
+                }
+            }
             let train = try DatasetLoader.load(.mnist, split: .train, limit: 2000)
             print("data: \(train.source.isEmpty ? train.name : train.source)")
-            let rows = try Benchmark.run(latents: specs, estimators: names, steps: steps, data: (train, train), threads: threads)
+            let rows = try Benchmark.run(latents: specs, estimators: settings, steps: steps, data: (train, train), threads: threads)
             if let csv {
                 var text = "latent,estimator,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,relative_to_st\n"
                 for r in rows {
