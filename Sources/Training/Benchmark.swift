@@ -16,6 +16,10 @@ public struct BenchmarkRow: Sendable {
     public var stepsPerSecond: Double { 1000 / millisecondsPerStep }
     public var gemmMillisecondsPerStep: Double
     public var ratioToGemm: Double { millisecondsPerStep / gemmMillisecondsPerStep }
+    /// The optimizer update alone (Adam reads and writes 28 bytes per parameter: memory-bound, no gemm).
+    public var optimizerMillisecondsPerStep: Double
+    /// The ratio without the optimizer update: estimator + forward + backward against their gemms.
+    public var ratioWithoutOptimizer: Double { (millisecondsPerStep - optimizerMillisecondsPerStep) / gemmMillisecondsPerStep }
     /// Step time relative to `st` on the same latent shape.
     public var relativeToST: Double?
 }
@@ -53,6 +57,22 @@ public enum Benchmark {
         return times.dropFirst(3).sorted()[repeats / 2]
     }
 
+    /// Milliseconds for one optimizer update of the model's parameters (median of `repeats`), on a
+    /// throwaway optimizer so the trainer's state is untouched.
+    static func optimizerMilliseconds(_ trainer: Trainer, repeats: Int) -> Double {
+        let parameters = trainer.model.parameters.map { Variable($0.value, requiresGradient: true) }
+        let optimizer = Optimizer(kind: trainer.config.training.optimizer, parameters: parameters,
+                                  learningRate: Float(trainer.config.training.learningRate))
+        let grads = parameters.map { Tensor<Float>(repeating: 1e-3, shape: $0.shape) }
+        var times: [Double] = []
+        for _ in 0..<(repeats + 3) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            optimizer.step(parameters, gradients: grads)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.dropFirst(3).sorted()[repeats / 2]
+    }
+
     /// Times `steps` training steps (after warm-up) for each latent shape and estimator setting.
     public static func run(latents: [LatentSpec], estimators: [EstimatorOptions], batch: Int = 100, steps: Int = 60,
                            data: (Dataset, Dataset), threads: Int = 1,
@@ -82,12 +102,15 @@ public enum Benchmark {
                 for i in 0..<steps { try trainer.trainStep(batches[i % batches.count]) }
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
                 let gemm = gemmMilliseconds(gemmShapes(config.modelShape, batch: batch), repeats: 21)
+                let update = optimizerMilliseconds(trainer, repeats: 21)
                 if label == "st" { stTime = ms }
                 let row = BenchmarkRow(latent: latent.description, estimator: label, millisecondsPerStep: ms,
-                                       gemmMillisecondsPerStep: gemm, relativeToST: stTime.map { ms / $0 })
-                log(String(format: "%-6@ %-22@ %8.2f ms/step %7.1f steps/s   gemm-only %6.2f ms   ratio %5.2f   vs st %@",
+                                       gemmMillisecondsPerStep: gemm, optimizerMillisecondsPerStep: update,
+                                       relativeToST: stTime.map { ms / $0 })
+                log(String(format: "%-6@ %-24@ %8.2f ms/step %6.1f steps/s  gemm-only %6.2f ms  ratio %5.2f  (Adam %5.2f ms; without it %5.2f)  vs st %@",
                            row.latent, row.estimator, row.millisecondsPerStep, row.stepsPerSecond, row.gemmMillisecondsPerStep,
-                           row.ratioToGemm, row.relativeToST.map { String(format: "%.2fx", $0) } ?? "-"))
+                           row.ratioToGemm, row.optimizerMillisecondsPerStep, row.ratioWithoutOptimizer,
+                           row.relativeToST.map { String(format: "%.2fx", $0) } ?? "-"))
                 rows.append(row)
             }
         }

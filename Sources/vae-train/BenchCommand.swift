@@ -55,10 +55,11 @@ struct BenchCommand: ParsableCommand {
             print("data: \(train.source.isEmpty ? train.name : train.source)")
             let rows = try Benchmark.run(latents: specs, estimators: settings, steps: steps, data: (train, train), threads: threads)
             if let csv {
-                var text = "latent,estimator,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,relative_to_st\n"
+                var text = "latent,estimator,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st\n"
                 for r in rows {
-                    text += String(format: "%@,%@,%.3f,%.2f,%.3f,%.3f,%@\n", r.latent, r.estimator, r.millisecondsPerStep,
+                    text += String(format: "%@,%@,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@\n", r.latent, r.estimator, r.millisecondsPerStep,
                                    r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
+                                   r.optimizerMillisecondsPerStep, r.ratioWithoutOptimizer,
                                    r.relativeToST.map { String(format: "%.3f", $0) } ?? "")
                 }
                 try writeAtomically(Data(text.utf8), to: csv)
