@@ -99,6 +99,7 @@ public final class Trainer {
             log("resuming \(directory) after epoch \(epoch)")
         }
         try writeResolvedConfig()
+        log("data: \(trainSet.count) training examples from \(trainSet.source), \(evalSet.count) evaluation examples from \(evalSet.source)")
         while epoch < config.training.epochs {
             let row = try runEpoch()
             log(String(format: "epoch %d/%d  train -ELBO %.3f (recon %.3f, KL %.3f)  eval -ELBO %@  %.0f ex/s",
@@ -323,6 +324,10 @@ public final class Trainer {
         json.set("provenance.blas", to: .string(BuildInfo.blas))
         json.set("provenance.blas_threads", to: .number(Double(config.training.threads)))
         json.set("provenance.version", to: .string(BuildInfo.version))
+        // Which files were actually read: the default search falls back to the embedded subset when
+        // full MNIST has not been fetched, and a reader of the results must be able to tell.
+        json.set("provenance.train_data", to: .string("\(trainSet.source) (\(trainSet.count) examples)"))
+        json.set("provenance.evaluation_data", to: .string("\(evalSet.source) (\(evalSet.count) examples)"))
         try writeAtomically(Data((json.serialized() + "\n").utf8), to: configPath)
     }
 
