@@ -298,14 +298,10 @@ public final class Trainer {
     public func gradientVariance(draws: Int) -> Double {
         var stream = RandomStream(seed: UInt64(config.training.seed) &+ 0x5EED)
         let x = batch(trainSet, 0..<min(trainSet.count, config.training.batchSize), stream: &stream)
-        let logits = withoutGradients { model.encode(Variable(x)) }
-        let leaf = Variable(logits.value, requiresGradient: true)
-        var sum = [Double](repeating: 0, count: leaf.value.count), sumSquares = sum
+        let problem = GradientProblem(model: model, x: x)
+        var sum = [Double](repeating: 0, count: problem.logits.count), sumSquares = sum
         for _ in 0..<draws {
-            let context = EstimatorContext(logits: leaf, latent: model.latent, inputs: x) { [model] z in
-                model.reconstructionNLL(code: z, x: x)
-            }
-            let g = gradients(of: estimator.estimate(context, rng: &stream).surrogate, wrt: [leaf])[0].value
+            let g = problem.draw(estimator, rng: &stream).gradient
             for i in 0..<g.count {
                 let v = Double(g[flat: i])
                 sum[i] += v

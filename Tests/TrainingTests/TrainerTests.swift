@@ -47,6 +47,18 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(resolved.value(at: "training.seed"), .number(7))
     }
 
+    func testGradientVarianceColumnIsLoggedWhenAsked() throws {
+        let dir = temporaryDirectory()
+        var config = try smallConfig()
+        config.training.epochs = 2
+        config.evaluation.gradientVarianceEvery = 2
+        try Trainer(config: config, directory: dir, log: { _ in }).run()
+        let csv = try readCSV(dir + "/metrics.csv")
+        let column = try XCTUnwrap(csv.header.firstIndex(of: "grad_var"))
+        XCTAssertEqual(csv.rows[0][column], "", "not due at epoch 1")
+        XCTAssertGreaterThan(Double(csv.rows[1][column]) ?? -1, 0)
+    }
+
     func testSameConfigAndSeedGiveTheSameCSV() throws {
         let a = temporaryDirectory(), b = temporaryDirectory()
         try Trainer(config: try smallConfig(), directory: a, log: { _ in }).run()
