@@ -731,7 +731,8 @@ def diagnostics_section(rep, root):
             for i, (name, var, bias, tuned, bias_se) in enumerate(pts):
                 y = max(bias, 1e-6)
                 if bias_se:  # the noise floor: an unbiased estimator sits at about one s.e.
-                    ax.errorbar(max(var, 1e-12), y, yerr=[[min(bias_se, y - 1e-6)], [bias_se]], color=cmap(i % 20),
+                    # On a log axis a lower bar reaching 0 would run off the plot; cap it at a decade below.
+                    ax.errorbar(max(var, 1e-12), y, yerr=[[min(bias_se, 0.9 * y)], [bias_se]], color=cmap(i % 20),
                                 lw=0.8, capsize=2)
                 ax.scatter(max(var, 1e-12), y, s=36, marker="s" if tuned else "o", color=cmap(i % 20))
                 ax.annotate(name + (" (tuned)" if tuned else ""), (max(var, 1e-12), y), fontsize=7,
