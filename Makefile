@@ -4,7 +4,7 @@ CONFIG     ?= configs/quickstart.json
 RELEASE    := .build/release/vae-train
 JOBS       ?= 1
 
-.PHONY: all setup build release test test-debug run data data-mnist data-binarized bench clean help
+.PHONY: all setup build release test test-debug run sweep data data-mnist data-binarized bench clean help reinmax-table reinmax-table-shape
 
 all: build
 
@@ -15,6 +15,9 @@ help:
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
 	@echo "make bench     training throughput and step time vs. the sgemm-only ideal"
 	@echo "make sweep CONFIG=configs/x.json JOBS=2   run a sweep (JOBS processes in parallel)"
+	@echo "make reinmax-table[-shape] SHAPE=4x24 EPOCHS=160 SEEDS=[0,...] JOBS=2   the ReinMax MNIST-VAE protocol"
+	@echo "make report    results/REPORT.md and results/plots/ from the CSVs under results/"
+	@echo "make slurm-smoke   one-node Slurm on this machine: submit a tiny sweep, check its summary"
 
 setup:
 	@scripts/setup.sh
