@@ -78,8 +78,7 @@ public struct GradientProblem {
 
     /// A context over a fresh leaf copy of the logits (its gradient is the estimate).
     func context(_ leaf: Variable<Float>) -> EstimatorContext<Float> {
-        let (model, x) = (model, x)
-        return EstimatorContext(logits: leaf, latent: model.latent, inputs: x) { z in model.reconstructionNLL(code: z, x: x) }
+        model.estimatorContext(logits: leaf, x: x)
     }
 
     /// One draw of the estimator's logit gradient, flattened, and its wall time in seconds.

@@ -203,10 +203,7 @@ public final class Trainer {
     /// term, averaged over the batch.
     func objective(_ x: Tensor<Float>, noise: inout RandomStream) -> StepResult {
         let logits = model.encode(Variable(x))
-        let context = EstimatorContext(logits: logits, latent: model.latent, inputs: x) { [model] z in
-            model.reconstructionNLL(code: z, x: x)
-        }
-        let estimate = estimator.estimate(context, rng: &noise)
+        let estimate = estimator.estimate(model.estimatorContext(logits: logits, x: x), rng: &noise)
         var loss = estimate.surrogate
         var klSum = 0.0
         if !estimate.includesKL {
@@ -382,6 +379,14 @@ public final class Trainer {
         let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
         _ = mallopt(mmapThreshold, 32 * 1024 * 1024)
         _ = mallopt(trimThreshold, 256 * 1024 * 1024)
+    }
+}
+
+extension DiscreteVAE {
+    /// What an estimator sees for a batch: the logits, and f(z) = −log p(x|z) per row with the decoder
+    /// as a differentiable function of the code (the trainer's objective; `analyze` measures the same).
+    func estimatorContext(logits: Variable<S>, x: Tensor<S>) -> EstimatorContext<S> {
+        EstimatorContext(logits: logits, latent: latent, inputs: x) { [self] z in reconstructionNLL(code: z, x: x) }
     }
 }
 
