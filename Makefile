@@ -50,7 +50,7 @@ data-binarized:
 	@scripts/fetch_data.sh binarized_mnist $(BINARIZED_MNIST_SRC)
 
 bench: setup release
-	$(RELEASE) bench --samples 8,32,128 --csv results/bench.csv
+	$(RELEASE) bench --samples 8,32 --csv results/bench.csv
 
 clean:
 	rm -rf .build

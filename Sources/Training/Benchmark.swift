@@ -26,7 +26,7 @@ public struct BenchmarkRow: Sendable {
 
 public enum Benchmark {
     /// The gemm shapes (m, n, k) of one training step of an MLP VAE with batch `batch`.
-    static func gemmShapes(_ shape: ModelShape, batch: Int) -> [(Int, Int, Int)] {
+    public static func gemmShapes(_ shape: ModelShape, batch: Int) -> [(Int, Int, Int)] {
         var shapes: [(Int, Int, Int)] = []
         func mlp(_ sizes: [Int], inputNeedsGradient: Bool) {
             for i in 0..<(sizes.count - 1) {
@@ -74,15 +74,23 @@ public enum Benchmark {
     }
 
     /// Times `steps` training steps (after warm-up) for each latent shape and estimator setting.
+    /// Times training steps for each latent shape and estimator setting. The settings of one shape
+    /// are measured in interleaved rounds (each round times every setting, the sgemm-only pass and
+    /// the optimizer update once), and each figure is the median over rounds, so drift of the
+    /// machine's speed during the run does not favour whichever setting happened to run first.
     public static func run(latents: [LatentSpec], estimators: [EstimatorOptions], batch: Int = 100, steps: Int = 60,
-                           data: (Dataset, Dataset), threads: Int = 1,
+                           rounds: Int = 5, data: (Dataset, Dataset), threads: Int = 1,
                            log: (String) -> Void = { print($0) }) throws -> [BenchmarkRow] {
         BLASInfo.setThreads(threads)
         var rows: [BenchmarkRow] = []
+        let stepsPerRound = max(1, steps / rounds)
         for latent in latents {
-            var stTime: Double?
+            struct Setting { let label: String; let trainer: Trainer; let batches: [Tensor<Float>]; var times: [Double] }
+            var settings: [Setting] = []
+            var modelShape = RunConfig().modelShape
             for options in estimators {
                 let name = options.estimator
+                guard (try? EstimatorRegistry.descriptor(named: name))?.families.contains(latent.family) == true else { continue }
                 let label = ([name] + options.values.keys.sorted().map { "\($0)=\(options.values[$0]!)" }).joined(separator: ":")
                 var config = RunConfig()
                 config.latent.spec = latent
@@ -90,21 +98,33 @@ public enum Benchmark {
                 config.training.batchSize = batch
                 config.training.threads = threads
                 config.output.checkpoint = false
-                guard (try? EstimatorRegistry.descriptor(named: name))?.families.contains(latent.family) == true else { continue }
+                modelShape = config.modelShape
                 let trainer = try Trainer(config: config, directory: NSTemporaryDirectory(), datasets: data, log: { _ in })
                 trainer.reduceAllocatorChurn()
                 var stream = RandomStream(seed: 9)
-                let batches = (0..<8).map { i in
-                    trainer.batch(data.0, (i * batch)..<((i + 1) * batch), stream: &stream)
+                let batches = (0..<8).map { i in trainer.batch(data.0, (i * batch)..<((i + 1) * batch), stream: &stream) }
+                for i in 0..<3 { try trainer.trainStep(batches[i % batches.count]) }
+                settings.append(Setting(label: label, trainer: trainer, batches: batches, times: []))
+            }
+            guard let first = settings.first else { continue }
+            let shapes = gemmShapes(modelShape, batch: batch)
+            var gemmTimes: [Double] = [], updateTimes: [Double] = []
+            for _ in 0..<rounds {
+                for index in settings.indices {
+                    let setting = settings[index]
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    for i in 0..<stepsPerRound { try setting.trainer.trainStep(setting.batches[i % setting.batches.count]) }
+                    settings[index].times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(stepsPerRound))
                 }
-                for i in 0..<5 { try trainer.trainStep(batches[i % batches.count]) }
-                let start = DispatchTime.now().uptimeNanoseconds
-                for i in 0..<steps { try trainer.trainStep(batches[i % batches.count]) }
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
-                let gemm = gemmMilliseconds(gemmShapes(config.modelShape, batch: batch), repeats: 21)
-                let update = optimizerMilliseconds(trainer, repeats: 21)
-                if label == "st" { stTime = ms }
-                let row = BenchmarkRow(latent: latent.description, estimator: label, millisecondsPerStep: ms,
+                gemmTimes.append(gemmMilliseconds(shapes, repeats: 5))
+                updateTimes.append(optimizerMilliseconds(first.trainer, repeats: 5))
+            }
+            func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+            let gemm = median(gemmTimes), update = median(updateTimes)
+            let stTime = settings.first { $0.label == "st" }.map { median($0.times) }
+            for setting in settings {
+                let ms = median(setting.times)
+                let row = BenchmarkRow(latent: latent.description, estimator: setting.label, millisecondsPerStep: ms,
                                        gemmMillisecondsPerStep: gemm, optimizerMillisecondsPerStep: update,
                                        relativeToST: stTime.map { ms / $0 })
                 log(String(format: "%-6@ %-24@ %8.2f ms/step %6.1f steps/s  gemm-only %6.2f ms  ratio %5.2f  (Adam %5.2f ms; without it %5.2f)  vs st %@",

@@ -1,4 +1,5 @@
 import Autodiff
+import Estimators
 import Foundation
 import Training
 import VAE
@@ -159,5 +160,37 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("/nonexistent/mnist"), "\($0)")
             XCTAssertTrue("\($0)".contains("make data"), "\($0)")
         }
+    }
+}
+
+/// `vae-train bench` end to end on a tiny budget: it must produce a row per setting with sane fields
+/// (speed itself is never asserted in unit tests).
+final class BenchmarkTests: XCTestCase {
+    func testBenchmarkProducesOneRowPerSettingRelativeToST() throws {
+        let root = TrainerTests.root
+        let data = try DatasetLoader.mnist(directory: root.path + "/data/embedded", split: .train, limit: 800)
+        let rows = try Benchmark.run(latents: [.categorical(4, 8)],
+                                     estimators: [EstimatorOptions(estimator: "st"), EstimatorOptions(estimator: "reinmax"),
+                                                  EstimatorOptions(estimator: "arm")],
+                                     steps: 2, rounds: 1, data: (data, data), log: { _ in })
+        XCTAssertEqual(rows.map { $0.estimator }, ["st", "reinmax"], "arm is Bernoulli-only and is skipped for a categorical latent")
+        XCTAssertEqual(rows[0].relativeToST, 1)
+        for row in rows {
+            XCTAssertGreaterThan(row.millisecondsPerStep, 0)
+            XCTAssertGreaterThan(row.gemmMillisecondsPerStep, 0)
+            XCTAssertGreaterThan(row.optimizerMillisecondsPerStep, 0)
+            XCTAssertEqual(row.latent, "8x4")
+        }
+    }
+
+    func testGemmShapesCoverForwardAndBackwardProducts() {
+        // 784-512-256-32 encoder (no input gradient for x) and 32-256-512-784 decoder (input gradient for z).
+        let shapes = Benchmark.gemmShapes(ModelShape(latent: .categorical(4, 8)), batch: 100)
+        // Encoder: 3 forward + 3 weight gradients + 2 input gradients (none for the data x);
+        // decoder: 3 + 3 + 3 (the code z needs its gradient).
+        XCTAssertEqual(shapes.count, 17)
+        XCTAssertTrue(shapes.contains { $0 == (100, 512, 784) }, "first encoder forward: [100×784]·[784×512]")
+        XCTAssertTrue(shapes.contains { $0 == (784, 512, 100) }, "its weight gradient xᵀ·g")
+        XCTAssertTrue(shapes.contains { $0 == (100, 32, 256) }, "the decoder's input gradient g·Wᵀ into the code")
     }
 }
