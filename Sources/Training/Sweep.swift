@@ -2,6 +2,7 @@
 // the axes (e.g. `"estimator": {"name": ["st", "reinmax"]}, "training": {"seed": [1, 2, 3]}` is six
 // runs). Keys whose value is itself a list (hidden sizes) sweep when given a list of lists.
 import Foundation
+import VAE
 
 public struct PlannedRun: Sendable {
     /// Position in the sweep, for `--run-index` (job arrays).
@@ -112,8 +113,7 @@ public enum Sweep {
         guard case let .string(text) = shape else {
             throw ConfigError.wrongType(path: "latent.shape", expected: "a string like \"4x24\"", found: shape.typeName)
         }
-        let parts = text.lowercased().split(separator: "x").map { Int($0) }
-        guard !parts.isEmpty, parts.count <= 2, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        guard let spec = LatentSpec(shape: text) else {
             throw ConfigError.invalidValue(path: "latent.shape", value: "\"\(text)\"",
                                            requirement: "\"CxL\" (classes x variables) for categorical, e.g. \"4x24\", or \"N\" for bernoulli")
         }
@@ -123,12 +123,8 @@ public enum Sweep {
         }
         guard case var .object(latent)? = json["latent"] else { return json }
         latent["shape"] = nil
-        if parts.count == 2 {
-            latent["classes"] = .number(Double(parts[0]!))
-            latent["variables"] = .number(Double(parts[1]!))
-        } else {
-            latent["variables"] = .number(Double(parts[0]!))
-        }
+        latent["variables"] = .number(Double(spec.variables))
+        if spec.family == .categorical { latent["classes"] = .number(Double(spec.classes)) }
         out.set("latent", to: .object(latent))
         return out
     }

@@ -33,12 +33,10 @@ struct BenchCommand: ParsableCommand {
         do {
             print("BLAS: \(BLASInfo.description)")
             let specs = try latents.split(separator: ",").map { text -> LatentSpec in
-                let parts = text.split(separator: "x").compactMap { Int($0) }
-                switch parts.count {
-                case 2: return .categorical(parts[1], parts[0])
-                case 1: return .bernoulli(parts[0])
-                default: throw ValidationError("bad latent shape '\(text)': use CxL or N")
+                guard let spec = LatentSpec(shape: String(text)) else {
+                    throw ValidationError("bad latent shape '\(text)': use CxL (classes x variables) or N")
                 }
+                return spec
             }
             let names = estimators == "all" ? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }
                 : estimators.split(separator: ",").map(String.init)

@@ -4,6 +4,14 @@ import VAE
 import XCTest
 
 final class ModelTests: XCTestCase {
+    func testShapeNamesRoundTripInThePapersClassesByVariablesOrder() {
+        XCTAssertEqual(LatentSpec(shape: "4x24"), .categorical(24, 4))
+        XCTAssertEqual(LatentSpec(shape: "8X4"), .categorical(4, 8))
+        XCTAssertEqual(LatentSpec(shape: "200"), .bernoulli(200))
+        for spec in [LatentSpec.categorical(30, 10), .categorical(8, 64)] { XCTAssertEqual(LatentSpec(shape: spec.description), spec) }
+        for bad in ["", "4x", "x4", "4x24x2", "4by24", "0x3", "-2"] { XCTAssertNil(LatentSpec(shape: bad), bad) }
+    }
+
     func testCategoricalKLMatchesBruteForce() {
         var rng = RandomStream(seed: 3)
         let spec = LatentSpec.categorical(3, 5)

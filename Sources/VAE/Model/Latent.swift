@@ -27,6 +27,14 @@ public struct LatentSpec: Codable, Sendable, Equatable, CustomStringConvertible 
     }
     public static func bernoulli(_ units: Int) -> LatentSpec { LatentSpec(family: .bernoulli, variables: units, classes: 2) }
 
+    /// Parses the ReinMax paper's naming, the inverse of `description`: "CxL" (classes × variables,
+    /// "4x24" is 24 variables of 4 classes) for categorical, "N" for N Bernoulli units. Nil if malformed.
+    public init?(shape text: String) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 1 || parts.count == 2, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        self = parts.count == 2 ? .categorical(parts[1]!, parts[0]!) : .bernoulli(parts[0]!)
+    }
+
     /// Width of the flattened code the decoder reads: L·C for categorical (one-hot), N for Bernoulli.
     public var codeWidth: Int { family == .categorical ? variables * classes : variables }
 
