@@ -17,8 +17,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
         // zlib for reading gzip-compressed IDX / amat files directly.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Autodiff", dependencies: ["CBLAS"]),
-        .target(name: "VAE", dependencies: ["Autodiff", "CZlib"]),
+        // Vectorised kernels in C: SLEEF transcendentals (Debian libsleef-dev), fused Bernoulli NLL, Adam/RAdam;
+        // the instruction set (AVX-512F, AVX2+FMA, scalar) is picked at run time.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("sleef"), .linkedLibrary("m")]),
+        .target(name: "Autodiff", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "VAE", dependencies: ["Autodiff", "CZlib", "CKernels"]),
         // Estimators reuse the VAE module's layers (NVIL baselines, RELAX control-variate nets) and latent spec.
         .target(name: "Estimators", dependencies: ["Autodiff", "VAE"]),
         .target(name: "Training", dependencies: ["Autodiff", "VAE", "Estimators"]),
@@ -27,8 +30,8 @@ let package = Package(
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
-        .testTarget(name: "VAETests", dependencies: ["VAE"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],

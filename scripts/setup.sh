@@ -7,6 +7,7 @@ PACKAGES=(
     libopenblas-dev   # BLAS behind the tensor type (cblas.h + libblas.so via alternatives)
     liblapacke-dev    # part of the design card's BLAS stack
     zlib1g-dev        # reading gzip-compressed MNIST files directly
+    libsleef-dev      # SLEEF: vectorised exp/log/log1p/tanh behind Sources/CKernels
     python3-matplotlib # plots in `make report`
 )
 

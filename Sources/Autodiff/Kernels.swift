@@ -1,6 +1,9 @@
 // Elementwise, reduction and softmax kernels over raw buffers. Each is generic over the scalar and
 // over a functor type, and is only ever called from the concrete Float/Double entry points in
 // Scalar.swift, so the optimiser emits one tight, vectorisable loop per (scalar, op) pair.
+// Transcendental functions (exp, log, log1p, tanh and the sigmoid family) do not run here: the entry
+// points send them to CKernels, which evaluates them with SLEEF's vector functions (`vectorised`).
+import CKernels
 
 // MARK: - Op tags
 
@@ -19,6 +22,26 @@ public enum BinaryOp: Sendable {
 }
 
 public enum ReduceOp: Sendable { case sum, max, min, argmax }
+
+extension UnaryOp {
+    /// The CKernels (SLEEF) function for ops that need a transcendental; nil for the rest, which the
+    /// compiler vectorises on its own.
+    var vectorised: dg_unary_op? {
+        switch self {
+        case .exp: return DG_EXP
+        case .log: return DG_LOG
+        case .log1p: return DG_LOG1P
+        case .tanh: return DG_TANH
+        case .sigmoid: return DG_SIGMOID
+        case .softplus: return DG_SOFTPLUS
+        case .logSigmoid: return DG_LOGSIGMOID
+        default: return nil
+        }
+    }
+}
+
+/// y = f(x) for a CKernels function, in the scalar type's precision.
+typealias VectorUnary<S> = (dg_unary_op, UnsafePointer<S>, UnsafeMutablePointer<S>, Int) -> Void
 
 // MARK: - Unary
 
@@ -263,21 +286,28 @@ func reduceKernel<S: TensorScalar>(_ op: ReduceOp, _ x: UnsafePointer<S>, outer:
 
 // MARK: - Softmax family (last axis)
 
-/// softmax or log-softmax of each row, max-shifted so exp never overflows.
-func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int, log: Bool) {
+/// softmax or log-softmax of each row, max-shifted so exp never overflows. Three passes so that the
+/// exponentials run as one vector call over the whole buffer (rows are often only 2–8 wide):
+/// y = x − max_row; y = exp(y); then normalise each row (softmax) or y = x − (max + log Σ) (log-softmax).
+func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int,
+                                    log: Bool, exp vectorExp: VectorUnary<S>) {
+    if rows == 0 || columns == 0 { return }
+    var maxima = [S](repeating: 0, count: rows)
     for r in 0..<rows {
         let xr = x + r * columns, yr = y + r * columns
         var m = xr[0]
-        for j in 1..<max(columns, 1) where xr[j] > m { m = xr[j] }
+        for j in 1..<columns where xr[j] > m { m = xr[j] }
         if m == -S.infinity { m = 0 }
+        maxima[r] = m
+        for j in 0..<columns { yr[j] = xr[j] - m }
+    }
+    vectorExp(DG_EXP, UnsafePointer(y), y, rows * columns)
+    for r in 0..<rows {
+        let xr = x + r * columns, yr = y + r * columns
         var total: S = 0
-        for j in 0..<columns {
-            let e = S.exp(xr[j] - m)
-            yr[j] = e
-            total += e
-        }
+        for j in 0..<columns { total += yr[j] }
         if log {
-            let shift = m + S.log(total)
+            let shift = maxima[r] + S.log(total)
             for j in 0..<columns { yr[j] = xr[j] - shift }
         } else {
             let inv = 1 / total
@@ -286,14 +316,26 @@ func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePoi
     }
 }
 
-func logSumExpKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int) {
+func logSumExpKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int,
+                                      exp vectorExp: VectorUnary<S>) {
+    if rows == 0 { return }
+    if columns == 0 { for r in 0..<rows { y[r] = -S.infinity }; return }
+    let shifted = UnsafeMutablePointer<S>.allocate(capacity: rows * columns)
+    defer { shifted.deallocate() }
     for r in 0..<rows {
         let xr = x + r * columns
         var m = xr[0]
-        for j in 1..<max(columns, 1) where xr[j] > m { m = xr[j] }
-        if m == -S.infinity || m == S.infinity { y[r] = m; continue }
+        for j in 1..<columns where xr[j] > m { m = xr[j] }
+        y[r] = m
+        let finite = m != -S.infinity && m != S.infinity
+        for j in 0..<columns { shifted[r * columns + j] = finite ? xr[j] - m : 0 }
+    }
+    vectorExp(DG_EXP, UnsafePointer(shifted), shifted, rows * columns)
+    for r in 0..<rows {
+        let m = y[r]
+        if m == -S.infinity || m == S.infinity { continue }
         var total: S = 0
-        for j in 0..<columns { total += S.exp(xr[j] - m) }
+        for j in 0..<columns { total += shifted[r * columns + j] }
         y[r] = m + S.log(total)
     }
 }

@@ -209,6 +209,41 @@ public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>, transposeA: Bool = fal
     }
 }
 
+/// x·W + b (x [B, in], W [in, out], b [out]) with the bias added inside the gemm. Backward: the same
+/// gemms as `matmul` plus the bias gradient Σ_rows g, all in differentiable ops.
+public func affine<S>(_ x: Variable<S>, _ weight: Variable<S>, _ bias: Variable<S>) -> Variable<S> {
+    Variable.record(Tensor.affine(x.value, weight.value, bias.value), [x, weight, bias]) { g, node, needed in
+        let (x, w) = (node.inputs[0], node.inputs[1])
+        return [needed[0] ? matmul(g, w, transposeB: true) : nil,
+                needed[1] ? matmul(x, g, transposeA: true) : nil,
+                needed[2] ? g.sum(alongAxis: 0) : nil]
+    }
+}
+
+// MARK: - Fused Bernoulli log-likelihood
+
+extension Variable {
+    /// Σ over the last axis of softplus(l) − t·l = −log Bernoulli(t | σ(l)) for constant targets t in
+    /// [0, 1] (grey levels allowed), in one pass. Backward: the fused (σ(l) − t)·g, itself differentiable.
+    public func sigmoidCrossEntropy(targets: Tensor<S>) -> Variable {
+        Variable.record(value.sigmoidCrossEntropy(targets: targets), [self]) { g, node, _ in
+            [node.inputs[0].sigmoidCrossEntropyGradient(targets: targets, upstream: g)]
+        }
+    }
+
+    /// (σ(l) − t)·g with g broadcast along the last axis, in one pass. Its own backward is written in
+    /// primitives: ∂/∂l = u·σ(l)(1 − σ(l))·g, ∂/∂g = Σ_last u·(σ(l) − t).
+    public func sigmoidCrossEntropyGradient(targets: Tensor<S>, upstream: Variable) -> Variable {
+        Variable.record(value.sigmoidCrossEntropyGradient(targets: targets, upstream: upstream.value),
+                        [self, upstream]) { u, node, needed in
+            let (l, g) = (node.inputs[0], node.inputs[1])
+            let s = l.sigmoid()
+            return [needed[0] ? u * s * (1 - s) * g.reshaped(g.shape + [1]) : nil,
+                    needed[1] ? (u * (s - Variable(targets))).sum(alongAxis: -1) : nil]
+        }
+    }
+}
+
 // MARK: - Selection and indexing
 
 extension Variable {

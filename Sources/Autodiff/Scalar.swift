@@ -1,5 +1,6 @@
 // The scalar types a tensor can hold. Float32 trains (like PyTorch); Float64 runs the gradient checks
 // and the exact-enumeration oracles, where Float32 rounding would hide a wrong backward rule.
+import CKernels
 import Foundation
 
 /// A floating-point type with BLAS support and the transcendental functions the kernels need.
@@ -35,6 +36,13 @@ where RawSignificand: FixedWidthInteger {
                               _ out: UnsafeMutablePointer<Self>, _ count: Int)
     static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Self>, _ count: Int)
     static func _allFiniteKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Bool
+    /// out[r] = Σ_j softplus(l[r,j]) − t[r,j]·l[r,j] (CKernels).
+    static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Self>, _ targets: UnsafePointer<Self>,
+                                           _ out: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
+    /// out[r,j] = (σ(l[r,j]) − t[r,j])·g[r] (CKernels).
+    static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Self>, _ targets: UnsafePointer<Self>,
+                                                   _ upstream: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>,
+                                                   rows: Int, columns: Int)
 }
 
 extension Float: TensorScalar {
@@ -56,7 +64,7 @@ extension Float: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        unaryKernel(op, x, y, count)
+        if let vectorised = op.vectorised { dg_unary_f32(vectorised, x, y, count) } else { unaryKernel(op, x, y, count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
@@ -70,10 +78,10 @@ extension Float: TensorScalar {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool) {
-        softmaxKernel(x, y, rows: rows, columns: columns, log: log)
+        softmaxKernel(x, y, rows: rows, columns: columns, log: log) { dg_unary_f32($0, $1, $2, $3) }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        logSumExpKernel(x, y, rows: rows, columns: columns)
+        logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f32($0, $1, $2, $3) }
     }
     public static func _selectKernel(_ mask: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                      _ out: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -83,6 +91,15 @@ extension Float: TensorScalar {
         uniformKernel(&rng, out, count)
     }
     public static func _allFiniteKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
+    public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
+                                                  _ out: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        dg_bernoulli_nll_f32(logits, targets, out, rows, columns)
+    }
+    public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
+                                                          _ upstream: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                                          rows: Int, columns: Int) {
+        dg_bernoulli_nll_backward_f32(logits, targets, upstream, out, rows, columns)
+    }
 }
 
 extension Double: TensorScalar {
@@ -104,7 +121,7 @@ extension Double: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
-        unaryKernel(op, x, y, count)
+        if let vectorised = op.vectorised { dg_unary_f64(vectorised, x, y, count) } else { unaryKernel(op, x, y, count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
@@ -118,10 +135,10 @@ extension Double: TensorScalar {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool) {
-        softmaxKernel(x, y, rows: rows, columns: columns, log: log)
+        softmaxKernel(x, y, rows: rows, columns: columns, log: log) { dg_unary_f64($0, $1, $2, $3) }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
-        logSumExpKernel(x, y, rows: rows, columns: columns)
+        logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f64($0, $1, $2, $3) }
     }
     public static func _selectKernel(_ mask: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
                                      _ out: UnsafeMutablePointer<Double>, _ count: Int) {
@@ -131,4 +148,13 @@ extension Double: TensorScalar {
         uniformKernel(&rng, out, count)
     }
     public static func _allFiniteKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
+    public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
+                                                  _ out: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
+        dg_bernoulli_nll_f64(logits, targets, out, rows, columns)
+    }
+    public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
+                                                          _ upstream: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
+                                                          rows: Int, columns: Int) {
+        dg_bernoulli_nll_backward_f64(logits, targets, upstream, out, rows, columns)
+    }
 }

@@ -41,6 +41,8 @@ public struct Tensor<S: TensorScalar>: @unchecked Sendable, CustomStringConverti
         buffer.base[0] = scalar
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public init(repeating value: S, shape: [Int]) {
         self.init(uninitializedShape: shape)
         buffer.base.initialize(repeating: value, count: count)

@@ -4,7 +4,8 @@
 // MARK: - Elementwise
 
 extension Tensor {
-    func mapped(_ op: UnaryOp) -> Tensor {
+    /// Applies an elementwise op (what exp(), sigmoid() etc. call).
+    public func mapped(_ op: UnaryOp) -> Tensor {
         var out = Tensor(uninitializedShape: shape)
         withUnsafePointer { x in out.withUnsafeMutablePointer { S._unaryKernel(op, x, $0, count) } }
         return out
@@ -186,6 +187,40 @@ extension Tensor {
     }
 }
 
+// MARK: - Fused Bernoulli log-likelihood from logits
+
+extension Tensor {
+    /// Σ over the last axis of softplus(l) − t·l, i.e. −log Bernoulli(t | σ(l)) summed: [..., D] → [...].
+    /// One pass, no intermediate tensors.
+    public func sigmoidCrossEntropy(targets: Tensor) -> Tensor {
+        precondition(shape == targets.shape && rank >= 1, "sigmoidCrossEntropy: logits \(shape) vs targets \(targets.shape)")
+        let columns = shape[rank - 1], rows = self.rows
+        var out = Tensor(uninitializedShape: Array(shape.dropLast()))
+        withUnsafePointer { l in
+            targets.withUnsafePointer { t in
+                out.withUnsafeMutablePointer { S._sigmoidCrossEntropyKernel(l, t, $0, rows: rows, columns: columns) }
+            }
+        }
+        return out
+    }
+
+    /// (σ(l) − t)·g broadcast along the last axis: the gradient of `sigmoidCrossEntropy` for upstream g [...].
+    public func sigmoidCrossEntropyGradient(targets: Tensor, upstream: Tensor) -> Tensor {
+        precondition(shape == targets.shape && Array(shape.dropLast()) == upstream.shape,
+                     "sigmoidCrossEntropyGradient: logits \(shape), targets \(targets.shape), upstream \(upstream.shape)")
+        let columns = shape[rank - 1], rows = self.rows
+        var out = Tensor(uninitializedShape: shape)
+        withUnsafePointer { l in
+            targets.withUnsafePointer { t in
+                upstream.withUnsafePointer { g in
+                    out.withUnsafeMutablePointer { S._sigmoidCrossEntropyBackwardKernel(l, t, g, $0, rows: rows, columns: columns) }
+                }
+            }
+        }
+        return out
+    }
+}
+
 // MARK: - Indexing along the last axis
 
 extension Tensor {
@@ -233,6 +268,28 @@ extension Tensor {
 // MARK: - Matrix product
 
 extension Tensor {
+    /// x·W + b for x [B, in], W [in, out], b [out]: the bias rows are written first and gemm accumulates
+    /// onto them (beta = 1), so no separate broadcast-add pass or intermediate tensor.
+    public static func affine(_ x: Tensor, _ weight: Tensor, _ bias: Tensor) -> Tensor {
+        precondition(x.rank == 2 && weight.rank == 2 && bias.shape == [weight.shape[1]] && x.shape[1] == weight.shape[0],
+                     "affine: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
+        let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[1])
+        var out = Tensor(uninitializedShape: [m, n])
+        out.withUnsafeMutablePointer { o in
+            bias.withUnsafePointer { b in
+                for row in 0..<m { (o + row * n).update(from: b, count: n) }
+            }
+            if m == 0 || n == 0 || k == 0 { return }
+            x.withUnsafePointer { xp in
+                weight.withUnsafePointer { wp in
+                    S._gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                            a: xp, lda: k, b: wp, ldb: n, beta: 1, c: o, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+
     /// `op(a) · op(b)` for rank-2 tensors through BLAS gemm; `op` transposes when its flag is set.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
         precondition(a.rank == 2 && b.rank == 2, "matmul needs matrices, got \(a.shape) and \(b.shape)")

@@ -34,6 +34,9 @@ final class FirstOrderTests: XCTestCase {
     func testSoftmax() { assertFirstOrder(OpCases.softmax) }
     func testLogSumExp() { assertFirstOrder(OpCases.logSumExp) }
     func testMatmul() { assertFirstOrder(OpCases.matmul) }
+    func testAffine() { assertFirstOrder(OpCases.affine) }
+    func testSigmoidCrossEntropy() { assertFirstOrder(OpCases.sigmoidCrossEntropy) }
+    func testSigmoidCrossEntropyGradient() { assertFirstOrder(OpCases.sigmoidCrossEntropyGradient) }
     func testSelect() { assertFirstOrder(OpCases.select) }
     func testGathered() { assertFirstOrder(OpCases.gathered) }
     func testScattered() { assertFirstOrder(OpCases.scattered) }

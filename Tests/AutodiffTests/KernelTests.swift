@@ -7,8 +7,19 @@
 #else
 import Autodiff
 #endif
+import CKernels
 import Foundation
 import XCTest
+
+/// Runs `body` once on every CKernels code path this CPU has (AVX-512F, AVX2+FMA, scalar), then
+/// returns to the path the library picks by itself. The SLEEF paths must meet the same tolerances as libm.
+func onEveryKernelPath(_ body: (String) -> Void) {
+    let automatic = String(cString: dg_kernel_isa())
+    defer { _ = dg_kernel_use_isa(automatic) }
+    for path in ["avx512f", "avx2", "scalar"] where dg_kernel_use_isa(path) == 1 {
+        body(path)
+    }
+}
 
 /// Lengths that exercise empty-ish, sub-vector, exact-vector and remainder loops.
 let tailLengths = [1, 3, 7, 17, 33, 1001]
@@ -88,8 +99,64 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testUnaryDouble() { checkUnary(Double.self, tolerance: 1e-14) }
-    func testUnaryFloat() { checkUnary(Float.self, tolerance: 1e-6) }
+    // SLEEF's u10 functions are within 1 ulp, like glibc's; the sigmoid family composes two of them.
+    func testUnaryDouble() { onEveryKernelPath { _ in checkUnary(Double.self, tolerance: 1e-14) } }
+    func testUnaryFloat() { onEveryKernelPath { _ in checkUnary(Float.self, tolerance: 1e-6) } }
+
+    /// Every path is exercised (a machine without AVX-512 still checks AVX2 and scalar).
+    func testKernelPathsAvailable() {
+        var paths: [String] = []
+        onEveryKernelPath { paths.append($0) }
+        XCTAssertTrue(paths.contains("scalar"))
+        XCTAssertEqual(paths.first, String(cString: dg_kernel_isa()), "the automatic path is the widest one")
+    }
+
+    /// An element's value does not depend on its position (vector body or padded tail) or on the
+    /// array's length: what lets a kernel split work across threads without changing results.
+    func testUnaryIsPositionIndependent() {
+        onEveryKernelPath { path in
+            let xs = randomScalars(37, -0.9, 6, seed: 5).map { Float($0) } + [-6, -3.5]
+            for op in [UnaryOp.exp, .log1p, .tanh, .sigmoid, .softplus, .logSigmoid] {
+                let whole = Tensor(shape: [xs.count], scalars: xs).mapped(op)
+                for start in [0, 1, 5, 16, 33] {
+                    let part = Tensor(shape: [xs.count - start], scalars: Array(xs[start...])).mapped(op)
+                    XCTAssertEqual(whole.scalars[start...].map(\.bitPattern), part.scalars.map(\.bitPattern),
+                                   "\(op) from \(start) on \(path)")
+                }
+            }
+        }
+    }
+
+    /// The fused Bernoulli log-likelihood and its gradient kernel against the unfused formula, on
+    /// grey-level targets, tails of every SIMD width, and saturated logits.
+    func testSigmoidCrossEntropyKernels() {
+        onEveryKernelPath { path in
+            for columns in [1, 7, 16, 17, 33, 784] {
+                let rows = 3, n = rows * columns
+                var ls = randomScalars(n, -8, 8, seed: UInt64(columns))
+                ls[0] = 60; ls[n - 1] = -60
+                let ts = randomScalars(n, 0, 1, seed: UInt64(columns) + 7)
+                let gs = randomScalars(rows, -2, 2, seed: 3)
+                let l = Tensor(shape: [rows, columns], scalars: ls), t = Tensor(shape: [rows, columns], scalars: ts)
+                let value = l.sigmoidCrossEntropy(targets: t)
+                let gradient = l.sigmoidCrossEntropyGradient(targets: t, upstream: Tensor(shape: [rows], scalars: gs))
+                for r in 0..<rows {
+                    var expected = 0.0
+                    for j in 0..<columns {
+                        let x = ls[r * columns + j]
+                        expected += Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) - ts[r * columns + j] * x
+                        let g = (1 / (1 + Foundation.exp(-x)) - ts[r * columns + j]) * gs[r]
+                        XCTAssertEqual(gradient[flat: r * columns + j], g, accuracy: 1e-14, "gradient \(columns) on \(path)")
+                    }
+                    XCTAssertEqual(value[flat: r], expected, accuracy: 1e-12 * Swift.max(1, Swift.abs(expected)), "value \(columns) on \(path)")
+                }
+                let lf = l.converted(to: Float.self), tf = t.converted(to: Float.self)
+                for (got, want) in zip(lf.sigmoidCrossEntropy(targets: tf).scalars, value.scalars) {
+                    XCTAssertEqual(Double(got), want, accuracy: 1e-5 * Swift.max(1, Swift.abs(want)), "Float value \(columns) on \(path)")
+                }
+            }
+        }
+    }
 
     /// The kinks: relu(0) = 0, step(0) = 0, abs(-0) = 0, sign conventions at zero.
     func testUnaryAtZero() {
@@ -102,7 +169,8 @@ final class KernelTests: XCTestCase {
     }
 
     /// The tails: finite, and correct to relative precision (not just "close to 0 or 1").
-    func testSigmoidFamilyTails() {
+    func testSigmoidFamilyTails() { onEveryKernelPath { _ in checkSigmoidFamilyTails() } }
+    func checkSigmoidFamilyTails() {
         let e100 = Foundation.exp(-100.0)  // 3.72e-44
         let x = Tensor<Double>(shape: [2], scalars: [100, -100])
         let sigmoid = x.sigmoid(), softplus = x.softplus(), logSigmoid = x.logSigmoid()
@@ -259,7 +327,8 @@ final class KernelTests: XCTestCase {
         return row.map { $0 - lse }
     }
 
-    func testSoftmaxFamilyAgainstNaive() {
+    func testSoftmaxFamilyAgainstNaive() { onEveryKernelPath { _ in checkSoftmaxFamilyAgainstNaive() } }
+    func checkSoftmaxFamilyAgainstNaive() {
         for shape in [[3, 7], [2, 3, 5], [1, 1], [4, 1], [5]] + tailLengths.map({ [2, $0] }) {
             let n = shape.reduce(1, *), columns = shape.last!
             let xs = randomScalars(n, -6, 6, seed: UInt64(n))
@@ -284,7 +353,8 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testSoftmaxFamilyExtremeInputs() {
+    func testSoftmaxFamilyExtremeInputs() { onEveryKernelPath { _ in checkSoftmaxFamilyExtremeInputs() } }
+    func checkSoftmaxFamilyExtremeInputs() {
         let inf = Double.infinity
         let x = Tensor<Double>(shape: [4, 3], scalars: [1000, 999, -1000,
                                                         -1000, -1000, -1000,

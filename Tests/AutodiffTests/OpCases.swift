@@ -154,6 +154,36 @@ enum OpCases {
             + [OpCase("matmul 1x1·1x1", [([1, 1], nonzero), ([1, 1], nonzero)], second: .nonzero) { Autodiff.matmul($0[0], $0[1]) }]
     }
 
+    /// x·W + b with the bias inside the gemm, on odd sizes and a single row. Squared, so that the
+    /// bias (on which affine itself is linear) sees curvature in the second-order check.
+    static var affine: [OpCase] {
+        [OpCase("affine² [3,5]·[5,2]+[2]", [([3, 5], plain), ([5, 2], plain), ([2], plain)], second: .nonzero) {
+            Autodiff.affine($0[0], $0[1], $0[2]).square()
+         },
+         OpCase("affine² [1,4]·[4,3]+[3]", [([1, 4], plain), ([4, 3], plain), ([3], plain)], second: .nonzero) {
+            Autodiff.affine($0[0], $0[1], $0[2]).square()
+         }]
+    }
+
+    /// Grey-level targets in [0, 1], as the ReinMax protocol trains on; 17 columns leave a SIMD tail.
+    static let targets3x17 = Tensor<Double>(shape: [3, 17], scalars: (0..<51).map { Double(($0 * 37) % 11) / 10 })
+    static let targets2x3x4 = Tensor<Double>(shape: [2, 3, 4], scalars: (0..<24).map { Double(($0 * 5) % 7) / 6 })
+    static var sigmoidCrossEntropy: [OpCase] {
+        [OpCase("sigmoidCrossEntropy [3,17]", [([3, 17], .uniform(-3, 3))], second: .nonzero) {
+            $0[0].sigmoidCrossEntropy(targets: targets3x17)
+         },
+         OpCase("sigmoidCrossEntropy [2,3,4]", [([2, 3, 4], .uniform(-3, 3))], second: .nonzero) {
+            $0[0].sigmoidCrossEntropy(targets: targets2x3x4)
+         }]
+    }
+    /// The fused backward as an op of its own (logits and upstream both differentiable), so its
+    /// hand-written rule is checked directly, not only through sigmoidCrossEntropy.
+    static var sigmoidCrossEntropyGradient: [OpCase] {
+        [OpCase("sigmoidCrossEntropyGradient [3,17] g[3]", [([3, 17], .uniform(-3, 3)), ([3], plain)], second: .nonzero) {
+            $0[0].sigmoidCrossEntropyGradient(targets: targets3x17, upstream: $0[1])
+         }]
+    }
+
     static let mask34 = Tensor<Double>(shape: [3, 4], scalars: [1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0])
     static var select: [OpCase] {
         [OpCase("select mask[3,4] [3,4] [3,4]", [([3, 4], plain), ([3, 4], plain)], second: .zero) {

@@ -35,6 +35,9 @@ final class SecondOrderTests: XCTestCase {
     func testSoftmax() { assertSecondOrder(OpCases.softmax) }
     func testLogSumExp() { assertSecondOrder(OpCases.logSumExp) }
     func testMatmul() { assertSecondOrder(OpCases.matmul) }
+    func testAffine() { assertSecondOrder(OpCases.affine) }
+    func testSigmoidCrossEntropy() { assertSecondOrder(OpCases.sigmoidCrossEntropy) }
+    func testSigmoidCrossEntropyGradient() { assertSecondOrder(OpCases.sigmoidCrossEntropyGradient) }
     func testSelect() { assertSecondOrder(OpCases.select) }
     func testGathered() { assertSecondOrder(OpCases.gathered) }
     func testScattered() { assertSecondOrder(OpCases.scattered) }

@@ -1,4 +1,5 @@
 import Autodiff
+import CKernels
 import Foundation
 import VAE
 import XCTest
@@ -122,6 +123,48 @@ final class ModelTests: XCTestCase {
         let delta = before - p.value.scalar
         XCTAssertGreaterThan(delta, 0)
         XCTAssertLessThan(delta, 0.01)
+    }
+
+    /// The update kernels round each operation on its own (no fused multiply-add), so every code path
+    /// (AVX-512F, AVX2, scalar) gives the same bits as the plain per-element formula, on SIMD tails too.
+    func testAdamAndRAdamGiveTheSameBitsOnEveryKernelPath() {
+        let automatic = String(cString: dg_kernel_isa())
+        defer { _ = dg_kernel_use_isa(automatic) }
+        var rng = RandomStream(seed: 11)
+        let start = Tensor<Float>.uniform([1037], using: &rng) - 0.5
+        let grads = (0..<7).map { _ in (Tensor<Float>.uniform([1037], using: &rng) - 0.5) * 0.1 }
+        for kind in [OptimizerKind.adam, .radam] {
+            // The reference: the published update written out per element in Swift.
+            var p = start.scalars, m = [Float](repeating: 0, count: 1037), v = m
+            for (t, g) in grads.enumerated() {
+                let step = Float(t + 1), b1: Float = 0.9, b2: Float = 0.999, lr: Float = 1e-3, eps: Float = 1e-8
+                let bias1 = 1 - Foundation.pow(b1, step), bias2 = 1 - Foundation.pow(b2, step)
+                let rhoInf = 2 / (1 - b2) - 1
+                let rho = rhoInf - 2 * step * Foundation.pow(b2, step) / bias2
+                let rect = ((rho - 4) * (rho - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rho)).squareRoot()
+                for i in 0..<1037 {
+                    let gi = g[flat: i]
+                    m[i] = b1 * m[i] + (1 - b1) * gi
+                    v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                    if kind == .adam {
+                        p[i] -= lr / bias1 * m[i] / (v[i].squareRoot() * (1 / bias2.squareRoot()) + eps)
+                    } else if rho > 5 {
+                        p[i] -= lr / bias1 * m[i] * (rect * bias2.squareRoot()) / (v[i].squareRoot() + eps)
+                    } else {
+                        p[i] -= lr / bias1 * m[i]
+                    }
+                }
+            }
+            var paths = 0
+            for path in ["avx512f", "avx2", "scalar"] where dg_kernel_use_isa(path) == 1 {
+                paths += 1
+                let parameter = Variable(start, requiresGradient: true)
+                let optimizer = Optimizer(kind: kind, parameters: [parameter], learningRate: 1e-3)
+                for g in grads { optimizer.step([parameter], gradients: [g]) }
+                XCTAssertEqual(parameter.value.scalars.map(\.bitPattern), p.map(\.bitPattern), "\(kind) on \(path)")
+            }
+            XCTAssertGreaterThanOrEqual(paths, 1)
+        }
     }
 
     func testGradientClippingScalesToTheMaximumNorm() {

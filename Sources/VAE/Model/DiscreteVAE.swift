@@ -69,9 +69,10 @@ public final class DiscreteVAE<S: TensorScalar> {
 }
 
 /// −Σ_d log Bernoulli(x_d | σ(l_d)) = Σ_d softplus(l_d) − x_d·l_d per row: stable for any logit and
-/// valid for grey-level targets in [0,1] (the ReinMax protocol trains on non-binarised MNIST).
+/// valid for grey-level targets in [0,1] (the ReinMax protocol trains on non-binarised MNIST). One fused
+/// pass forward and one backward (`sigmoidCrossEntropy`).
 public func bernoulliNLL<S>(logits: Variable<S>, targets: Tensor<S>) -> Variable<S> {
-    (logits.softplus() - logits * Variable(targets)).sum(alongAxis: -1)
+    logits.sigmoidCrossEntropy(targets: targets)
 }
 
 extension Tensor {

@@ -18,7 +18,7 @@ public final class Linear<S: TensorScalar> {
     }
 
     public func callAsFunction(_ x: Variable<S>) -> Variable<S> {
-        matmul(x, weight) + bias
+        affine(x, weight, bias)
     }
 
     public var parameters: [Variable<S>] { [weight, bias] }

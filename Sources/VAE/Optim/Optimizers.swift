@@ -2,6 +2,7 @@
 // rates from the published PyTorch experiments mean the same thing here. State is Codable for
 // checkpoints; updates run in place over unsafe buffers, one tight loop per parameter tensor.
 import Autodiff
+import CKernels
 
 public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
     case adam, radam, sgd
@@ -101,67 +102,47 @@ public final class Optimizer<S: TensorScalar> {
 }
 
 // MARK: - Update kernels
-// Free functions over raw pointers with every constant a local: the loops vectorise (sqrt and divide
-// included), which they did not as closures nested in the method.
+// One pass per parameter tensor in CKernels (AVX-512F / AVX2 / scalar, chosen at run time), rounding
+// each operation separately (no fused multiply-add), so every path gives the bits the plain loops gave.
 
-@_specialize(where S == Float)
-@_specialize(where S == Double)
 func sgdUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ n: Int, lr: S) {
     for i in 0..<n { p[i] -= lr * g[i] }
 }
 
-@_specialize(where S == Float)
-@_specialize(where S == Double)
 func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
                                  _ v: UnsafeMutablePointer<S>, _ n: Int, stepSize: S, beta1: S, beta2: S,
                                  sqrtBias2: S, epsilon: S) {
-    let c1 = 1 - beta1, c2 = 1 - beta2, inverseSqrtBias2 = 1 / sqrtBias2
-    // Explicit 8-lane SIMD: the scalar loop did not vectorise (sqrt and divide), and at 1M+
-    // parameters Adam would otherwise cost a third of a training step.
-    typealias V = SIMD8<S>
-    let width = 8
-    var i = 0
-    while i + width <= n {
-        let offset = i * MemoryLayout<S>.stride
-        let gi = UnsafeRawPointer(g).loadUnaligned(fromByteOffset: offset, as: V.self)
-        let mi = beta1 * UnsafeRawPointer(m).loadUnaligned(fromByteOffset: offset, as: V.self) + c1 * gi
-        let vi = beta2 * UnsafeRawPointer(v).loadUnaligned(fromByteOffset: offset, as: V.self) + c2 * gi * gi
-        let pi = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: offset, as: V.self)
-            - stepSize * mi / (vi.squareRoot() * inverseSqrtBias2 + epsilon)
-        UnsafeMutableRawPointer(m).storeBytes(of: mi, toByteOffset: offset, as: V.self)
-        UnsafeMutableRawPointer(v).storeBytes(of: vi, toByteOffset: offset, as: V.self)
-        UnsafeMutableRawPointer(p).storeBytes(of: pi, toByteOffset: offset, as: V.self)
-        i += width
-    }
-    while i < n {
-        let gi = g[i]
-        let mi = beta1 * m[i] + c1 * gi
-        let vi = beta2 * v[i] + c2 * gi * gi
-        m[i] = mi
-        v[i] = vi
-        p[i] -= stepSize * mi / (vi.squareRoot() * inverseSqrtBias2 + epsilon)
-        i += 1
+    let inverseSqrtBias2 = 1 / sqrtBias2
+    if S.self == Float.self {
+        dg_adam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(stepSize), Float(beta1), Float(beta2),
+                    Float(inverseSqrtBias2), Float(epsilon))
+    } else {
+        dg_adam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(stepSize), Double(beta1), Double(beta2),
+                    Double(inverseSqrtBias2), Double(epsilon))
     }
 }
 
 /// RAdam; `rectification` = r_t·√(1−β₂ᵗ) once the variance is tractable (ρ_t > 5), else nil (SGD
 /// with momentum), as in torch.optim.RAdam.
-@_specialize(where S == Float)
-@_specialize(where S == Double)
 func radamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
                                   _ v: UnsafeMutablePointer<S>, _ n: Int, lr: S, bias1: S, beta1: S, beta2: S,
                                   rectification: S?, epsilon: S) {
-    let c1 = 1 - beta1, c2 = 1 - beta2, scale = lr / bias1
-    for i in 0..<n {
-        let gi = g[i]
-        m[i] = beta1 * m[i] + c1 * gi
-        v[i] = beta2 * v[i] + c2 * gi * gi
-    }
-    if let r = rectification {
-        for i in 0..<n { p[i] -= scale * m[i] * r / (v[i].squareRoot() + epsilon) }
+    let scale = lr / bias1, rectified: Int32 = rectification == nil ? 0 : 1, r = rectification ?? 0
+    if S.self == Float.self {
+        dg_radam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(scale), Float(beta1), Float(beta2),
+                     rectified, Float(r), Float(epsilon))
     } else {
-        for i in 0..<n { p[i] -= scale * m[i] }
+        dg_radam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(scale), Double(beta1), Double(beta2),
+                     rectified, Double(r), Double(epsilon))
     }
+}
+
+extension UnsafeMutablePointer {
+    /// The same address as another element type (the optimizer's scalar is Float or Double).
+    func cast<T>() -> UnsafeMutablePointer<T> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: T.self) }
+}
+extension UnsafePointer {
+    func cast<T>() -> UnsafePointer<T> { UnsafeRawPointer(self).assumingMemoryBound(to: T.self) }
 }
 
 public enum OptimizerError: Error, CustomStringConvertible {

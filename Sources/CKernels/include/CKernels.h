@@ -1,0 +1,64 @@
+// Vectorised array kernels for DiscreteGrad's hot loops: transcendentals through SLEEF (the vector
+// math library PyTorch uses), the Bernoulli log-likelihood from logits, and the Adam/RAdam updates.
+// Each entry point picks the widest instruction set the CPU has at run time (AVX-512F, AVX2+FMA,
+// or portable scalar code), once per process. Every lane computes its element exactly as a lone
+// element would be computed, so a result never depends on where in the array (or in which thread's
+// slice) an element sits.
+#ifndef DISCRETEGRAD_CKERNELS_H
+#define DISCRETEGRAD_CKERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Elementwise functions, y[i] = f(x[i]); x and y may be the same buffer.
+typedef enum {
+    DG_EXP = 0,
+    DG_LOG = 1,
+    DG_LOG1P = 2,
+    DG_TANH = 3,
+    /// 1 / (1 + e^-x), stable in both tails.
+    DG_SIGMOID = 4,
+    /// log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
+    DG_SOFTPLUS = 5,
+    /// log sigmoid(x) = min(x, 0) - log1p(e^-|x|).
+    DG_LOGSIGMOID = 6,
+} dg_unary_op;
+
+void dg_unary_f32(dg_unary_op op, const float *x, float *y, long n);
+void dg_unary_f64(dg_unary_op op, const double *x, double *y, long n);
+
+/// Per row r of a [rows, cols] pair: out[r] = Σ_j softplus(l[r,j]) − t[r,j]·l[r,j]
+/// (−log Bernoulli(t | σ(l)) summed over the row).
+void dg_bernoulli_nll_f32(const float *logits, const float *targets, float *out, long rows, long cols);
+void dg_bernoulli_nll_f64(const double *logits, const double *targets, double *out, long rows, long cols);
+
+/// Its gradient with respect to the logits for an upstream gradient g per row:
+/// out[r,j] = (σ(l[r,j]) − t[r,j]) · g[r].
+void dg_bernoulli_nll_backward_f32(const float *logits, const float *targets, const float *g, float *out, long rows, long cols);
+void dg_bernoulli_nll_backward_f64(const double *logits, const double *targets, const double *g, double *out, long rows, long cols);
+
+/// Adam (torch.optim.Adam, no weight decay): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+/// p ← p − stepSize·m / (√v·invSqrtBias2 + ε). No fused multiply-add, so every path rounds alike.
+void dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
+                 float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon);
+void dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
+                 double stepSize, double beta1, double beta2, double invSqrtBias2, double epsilon);
+
+/// RAdam (torch.optim.RAdam): the same moments; p ← p − scale·m·r/(√v + ε) when rectified
+/// (rectified != 0), else p ← p − scale·m.
+void dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
+                  float scale, float beta1, float beta2, int rectified, float r, float epsilon);
+void dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
+                  double scale, double beta1, double beta2, int rectified, double r, double epsilon);
+
+/// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".
+const char *dg_kernel_isa(void);
+/// Makes every kernel take the named path ("avx512f", "avx2", "scalar") from now on, so tests can
+/// compare the paths; returns 0 (and changes nothing) if this CPU lacks it. Not for concurrent use.
+int dg_kernel_use_isa(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,316 @@
+// See CKernels.h. Vector paths are written once, as macros over the element type, lane count,
+// instruction set and SLEEF's functions for it, and instantiated for AVX-512F and AVX2+FMA; the
+// scalar path uses libm. The path is chosen once per process from the CPU (cpuid), and can be
+// lowered for testing with DISCRETEGRAD_ISA=avx2|scalar.
+#include "CKernels.h"
+#include <immintrin.h>
+#include <math.h>
+#include <sleef.h>  // scalar entry points; its vector prototypes sit behind -mavx* guards, hence:
+
+// SLEEF's AVX-512F and AVX2 functions, declared here because sleef.h only declares them when the whole
+// file is compiled for those instruction sets; this file enables them per function instead.
+#define SLEEF_DECLARE(VT, NAME, TARGET) __attribute__((target(TARGET))) extern VT NAME(VT);
+#define SLEEF_FAMILY(VT, SUFFIX, TARGET)                                                                \
+    SLEEF_DECLARE(VT, Sleef_exp##SUFFIX, TARGET) SLEEF_DECLARE(VT, Sleef_log##SUFFIX, TARGET)          \
+    SLEEF_DECLARE(VT, Sleef_log1p##SUFFIX, TARGET) SLEEF_DECLARE(VT, Sleef_tanh##SUFFIX, TARGET)
+SLEEF_FAMILY(__m512, f16_u10avx512f, "avx512f")
+SLEEF_FAMILY(__m512d, d8_u10avx512f, "avx512f")
+SLEEF_FAMILY(__m256, f8_u10avx2, "avx2,fma")
+SLEEF_FAMILY(__m256d, d4_u10avx2, "avx2,fma")
+#include <stdlib.h>
+#include <string.h>
+
+// Every path rounds each operation on its own: no contraction into fused multiply-adds, so the
+// optimizer updates give the same bits on every path and as the plain Swift loops did.
+#pragma clang fp contract(off)
+
+enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+static volatile int forced = -1;  // set by dg_kernel_use_isa (tests)
+
+static int isa_level(void) {
+    if (forced >= 0) return forced;
+    static volatile int level = -1;  // idempotent: a race computes the same value twice
+    if (level < 0) {
+        __builtin_cpu_init();
+        int best = __builtin_cpu_supports("avx512f") ? ISA_AVX512
+                 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? ISA_AVX2 : ISA_SCALAR;
+        const char *cap = getenv("DISCRETEGRAD_ISA");
+        if (cap && strcmp(cap, "scalar") == 0) best = ISA_SCALAR;
+        else if (cap && strcmp(cap, "avx2") == 0 && best > ISA_AVX2) best = ISA_AVX2;
+        level = best;
+    }
+    return level;
+}
+
+int dg_kernel_use_isa(const char *name) {
+    int want = strcmp(name, "avx512f") == 0 ? ISA_AVX512 : strcmp(name, "avx2") == 0 ? ISA_AVX2
+             : strcmp(name, "scalar") == 0 ? ISA_SCALAR : -1;
+    if (want < 0) return 0;
+    __builtin_cpu_init();
+    int supported = want == ISA_SCALAR
+                 || (want == ISA_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                 || (want == ISA_AVX512 && __builtin_cpu_supports("avx512f"));
+    if (!supported) return 0;
+    (void)isa_level();
+    forced = want;
+    return 1;
+}
+
+const char *dg_kernel_isa(void) {
+    switch (isa_level()) {
+    case ISA_AVX512: return "avx512f";
+    case ISA_AVX2: return "avx2";
+    default: return "scalar";
+    }
+}
+
+// MARK: - Scalar reference path (libm)
+
+#define SCALAR_FUNCS(T, EXP, LOG, LOG1P, TANH, FABS)                                                 \
+    static inline T scalar_apply_##T(dg_unary_op op, T x) {                                          \
+        switch (op) {                                                                               \
+        case DG_EXP: return EXP(x);                                                                 \
+        case DG_LOG: return LOG(x);                                                                 \
+        case DG_LOG1P: return LOG1P(x);                                                             \
+        case DG_TANH: return TANH(x);                                                               \
+        case DG_SIGMOID: {                                                                          \
+            T e = EXP(-FABS(x));                                                                    \
+            T r = (T)1 / ((T)1 + e);                                                                \
+            return x >= 0 ? r : e * r;                                                              \
+        }                                                                                           \
+        case DG_SOFTPLUS: return (x > 0 ? x : (T)0) + LOG1P(EXP(-FABS(x)));                          \
+        case DG_LOGSIGMOID: return (x < 0 ? x : (T)0) - LOG1P(EXP(-FABS(x)));                        \
+        }                                                                                           \
+        return x;                                                                                   \
+    }
+SCALAR_FUNCS(float, expf, logf, log1pf, tanhf, fabsf)
+SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
+
+// MARK: - Vector paths
+
+// V: vector of T with W lanes; M: same-size integer vector (comparison results, all-ones or zero lanes).
+#define SEL(M, m, a, b) ((__typeof__(a))((((M)(a)) & (m)) | (((M)(b)) & ~(m))))
+
+#define VECTOR_PATH(SUF, T, W, IT, TARGET, VEXP, VLOG, VLOG1P, VTANH, VSQRT)                            \
+    typedef T V_##SUF __attribute__((vector_size(sizeof(T) * W)));                                     \
+    typedef IT M_##SUF __attribute__((vector_size(sizeof(T) * W)));                                    \
+                                                                                                        \
+    __attribute__((target(TARGET))) static inline V_##SUF load_##SUF(const T *p) {                     \
+        V_##SUF v; memcpy(&v, p, sizeof v); return v;                                                  \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static inline void store_##SUF(T *p, V_##SUF v) { memcpy(p, &v, sizeof v); } \
+    __attribute__((target(TARGET))) static inline V_##SUF splat_##SUF(T s) {                           \
+        V_##SUF v; for (int k = 0; k < W; k++) v[k] = s; return v;                                     \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static inline V_##SUF apply_##SUF(dg_unary_op op, V_##SUF x) {     \
+        const V_##SUF zero = splat_##SUF(0), one = splat_##SUF(1);                                    \
+        M_##SUF negative = x < zero;                                                                    \
+        V_##SUF absx = SEL(M_##SUF, negative, -x, x);                                                  \
+        switch (op) {                                                                                   \
+        case DG_EXP: return VEXP(x);                                                                    \
+        case DG_LOG: return VLOG(x);                                                                    \
+        case DG_LOG1P: return VLOG1P(x);                                                                \
+        case DG_TANH: return VTANH(x);                                                                  \
+        case DG_SIGMOID: {                                                                              \
+            V_##SUF e = VEXP(-absx);                                                                    \
+            V_##SUF r = one / (one + e);                                                                \
+            return SEL(M_##SUF, negative, e * r, r);                                                    \
+        }                                                                                               \
+        case DG_SOFTPLUS:                                                                               \
+            return SEL(M_##SUF, x > zero, x, zero) + VLOG1P(VEXP(-absx));                              \
+        case DG_LOGSIGMOID:                                                                             \
+            return SEL(M_##SUF, negative, x, zero) - VLOG1P(VEXP(-absx));                              \
+        }                                                                                               \
+        return x;                                                                                       \
+    }                                                                                                   \
+    /* The tail goes through the same vector code on a padded copy (pad 1: finite for every op). */   \
+    __attribute__((target(TARGET))) static void unary_##SUF(dg_unary_op op, const T *x, T *y, long n) { \
+        long i = 0;                                                                                     \
+        for (; i + W <= n; i += W) store_##SUF(y + i, apply_##SUF(op, load_##SUF(x + i)));            \
+        if (i < n) {                                                                                    \
+            T buffer[W];                                                                                \
+            for (int k = 0; k < W; k++) buffer[k] = i + k < n ? x[i + k] : (T)1;                        \
+            V_##SUF r = apply_##SUF(op, load_##SUF(buffer));                                            \
+            for (int k = 0; i + k < n; k++) y[i + k] = r[k];                                            \
+        }                                                                                               \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static inline V_##SUF nll_terms_##SUF(V_##SUF l, V_##SUF t) {      \
+        return apply_##SUF(DG_SOFTPLUS, l) - t * l;                                                    \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static void bernoulli_nll_##SUF(const T *l, const T *t, T *out,    \
+                                                                     long rows, long cols) {            \
+        for (long r = 0; r < rows; r++) {                                                               \
+            const T *lr = l + r * cols, *tr = t + r * cols;                                             \
+            V_##SUF acc = splat_##SUF(0);                                                               \
+            long j = 0;                                                                                 \
+            for (; j + W <= cols; j += W) acc += nll_terms_##SUF(load_##SUF(lr + j), load_##SUF(tr + j)); \
+            T total = 0;                                                                                \
+            for (int k = 0; k < W; k++) total += acc[k];                                                \
+            if (j < cols) {                                                                             \
+                T lb[W], tb[W];                                                                         \
+                for (int k = 0; k < W; k++) { lb[k] = j + k < cols ? lr[j + k] : 0; tb[k] = j + k < cols ? tr[j + k] : 0; } \
+                V_##SUF rest = nll_terms_##SUF(load_##SUF(lb), load_##SUF(tb));                        \
+                for (int k = 0; j + k < cols; k++) total += rest[k];                                    \
+            }                                                                                           \
+            out[r] = total;                                                                             \
+        }                                                                                               \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static void bernoulli_nll_backward_##SUF(                          \
+        const T *l, const T *t, const T *g, T *out, long rows, long cols) {                             \
+        for (long r = 0; r < rows; r++) {                                                               \
+            const T *lr = l + r * cols, *tr = t + r * cols;                                             \
+            T *o = out + r * cols;                                                                      \
+            V_##SUF gv = splat_##SUF(g[r]);                                                             \
+            long j = 0;                                                                                 \
+            for (; j + W <= cols; j += W)                                                               \
+                store_##SUF(o + j, (apply_##SUF(DG_SIGMOID, load_##SUF(lr + j)) - load_##SUF(tr + j)) * gv); \
+            if (j < cols) {                                                                             \
+                T lb[W], tb[W];                                                                         \
+                for (int k = 0; k < W; k++) { lb[k] = j + k < cols ? lr[j + k] : 0; tb[k] = j + k < cols ? tr[j + k] : 0; } \
+                V_##SUF rest = (apply_##SUF(DG_SIGMOID, load_##SUF(lb)) - load_##SUF(tb)) * gv;        \
+                for (int k = 0; j + k < cols; k++) o[j + k] = rest[k];                                  \
+            }                                                                                           \
+        }                                                                                               \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static void adam_##SUF(T *p, const T *g, T *m, T *v, long n,       \
+                                                           T stepSize, T beta1, T beta2, T invSqrtBias2, T eps) { \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        const V_##SUF b1v = splat_##SUF(beta1), b2v = splat_##SUF(beta2), c1v = splat_##SUF(c1),        \
+                      c2v = splat_##SUF(c2), sv = splat_##SUF(stepSize), iv = splat_##SUF(invSqrtBias2), \
+                      ev = splat_##SUF(eps);                                                           \
+        long i = 0;                                                                                     \
+        for (; i + W <= n; i += W) {                                                                    \
+            V_##SUF gi = load_##SUF(g + i);                                                             \
+            V_##SUF mi = b1v * load_##SUF(m + i) + c1v * gi;                                            \
+            V_##SUF vi = b2v * load_##SUF(v + i) + c2v * gi * gi;                                       \
+            store_##SUF(m + i, mi);                                                                     \
+            store_##SUF(v + i, vi);                                                                     \
+            store_##SUF(p + i, load_##SUF(p + i) - sv * mi / (VSQRT(vi) * iv + ev));                    \
+        }                                                                                               \
+        for (; i < n; i++) {                                                                            \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            p[i] -= stepSize * mi / (sqrt(vi) * invSqrtBias2 + eps);                                    \
+        }                                                                                               \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static void radam_##SUF(T *p, const T *g, T *m, T *v, long n,      \
+                                                            T scale, T beta1, T beta2, int rectified, T rr, T eps) { \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        const V_##SUF b1v = splat_##SUF(beta1), b2v = splat_##SUF(beta2), c1v = splat_##SUF(c1),        \
+                      c2v = splat_##SUF(c2), sv = splat_##SUF(scale), rv = splat_##SUF(rr), ev = splat_##SUF(eps); \
+        long i = 0;                                                                                     \
+        for (; i + W <= n; i += W) {                                                                    \
+            V_##SUF gi = load_##SUF(g + i);                                                             \
+            V_##SUF mi = b1v * load_##SUF(m + i) + c1v * gi;                                            \
+            V_##SUF vi = b2v * load_##SUF(v + i) + c2v * gi * gi;                                       \
+            store_##SUF(m + i, mi);                                                                     \
+            store_##SUF(v + i, vi);                                                                     \
+            if (rectified) store_##SUF(p + i, load_##SUF(p + i) - sv * mi * rv / (VSQRT(vi) + ev));     \
+            else store_##SUF(p + i, load_##SUF(p + i) - sv * mi);                                       \
+        }                                                                                               \
+        for (; i < n; i++) {                                                                            \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            if (rectified) p[i] -= scale * mi * rr / (sqrt(vi) + eps);                                  \
+            else p[i] -= scale * mi;                                                                    \
+        }                                                                                               \
+    }
+
+VECTOR_PATH(f512, float, 16, int, "avx512f", Sleef_expf16_u10avx512f, Sleef_logf16_u10avx512f,
+            Sleef_log1pf16_u10avx512f, Sleef_tanhf16_u10avx512f, _mm512_sqrt_ps)
+VECTOR_PATH(d512, double, 8, long long, "avx512f", Sleef_expd8_u10avx512f, Sleef_logd8_u10avx512f,
+            Sleef_log1pd8_u10avx512f, Sleef_tanhd8_u10avx512f, _mm512_sqrt_pd)
+VECTOR_PATH(f256, float, 8, int, "avx2,fma", Sleef_expf8_u10avx2, Sleef_logf8_u10avx2,
+            Sleef_log1pf8_u10avx2, Sleef_tanhf8_u10avx2, _mm256_sqrt_ps)
+VECTOR_PATH(d256, double, 4, long long, "avx2,fma", Sleef_expd4_u10avx2, Sleef_logd4_u10avx2,
+            Sleef_log1pd4_u10avx2, Sleef_tanhd4_u10avx2, _mm256_sqrt_pd)
+
+// MARK: - Scalar path bodies
+
+#define SCALAR_PATH(T, SQRT)                                                                            \
+    static void unary_scalar_##T(dg_unary_op op, const T *x, T *y, long n) {                            \
+        for (long i = 0; i < n; i++) y[i] = scalar_apply_##T(op, x[i]);                                 \
+    }                                                                                                   \
+    static void bernoulli_nll_scalar_##T(const T *l, const T *t, T *out, long rows, long cols) {        \
+        for (long r = 0; r < rows; r++) {                                                               \
+            T total = 0;                                                                                \
+            for (long j = 0; j < cols; j++) {                                                           \
+                T x = l[r * cols + j];                                                                  \
+                total += scalar_apply_##T(DG_SOFTPLUS, x) - t[r * cols + j] * x;                        \
+            }                                                                                           \
+            out[r] = total;                                                                             \
+        }                                                                                               \
+    }                                                                                                   \
+    static void bernoulli_nll_backward_scalar_##T(const T *l, const T *t, const T *g, T *out, long rows, long cols) { \
+        for (long r = 0; r < rows; r++)                                                                 \
+            for (long j = 0; j < cols; j++)                                                             \
+                out[r * cols + j] = (scalar_apply_##T(DG_SIGMOID, l[r * cols + j]) - t[r * cols + j]) * g[r]; \
+    }                                                                                                   \
+    static void adam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T stepSize, T beta1, T beta2,     \
+                                T invSqrtBias2, T eps) {                                                \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            p[i] -= stepSize * mi / (SQRT(vi) * invSqrtBias2 + eps);                                    \
+        }                                                                                               \
+    }                                                                                                   \
+    static void radam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T scale, T beta1, T beta2,       \
+                                 int rectified, T rr, T eps) {                                          \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            if (rectified) p[i] -= scale * mi * rr / (SQRT(vi) + eps);                                  \
+            else p[i] -= scale * mi;                                                                    \
+        }                                                                                               \
+    }
+SCALAR_PATH(float, sqrtf)
+SCALAR_PATH(double, sqrt)
+
+// MARK: - Entry points
+
+#define DISPATCH(F512, F256, FSCALAR, ...)                                                              \
+    switch (isa_level()) {                                                                              \
+    case ISA_AVX512: F512(__VA_ARGS__); return;                                                         \
+    case ISA_AVX2: F256(__VA_ARGS__); return;                                                           \
+    default: FSCALAR(__VA_ARGS__); return;                                                              \
+    }
+
+void dg_unary_f32(dg_unary_op op, const float *x, float *y, long n) {
+    DISPATCH(unary_f512, unary_f256, unary_scalar_float, op, x, y, n)
+}
+void dg_unary_f64(dg_unary_op op, const double *x, double *y, long n) {
+    DISPATCH(unary_d512, unary_d256, unary_scalar_double, op, x, y, n)
+}
+void dg_bernoulli_nll_f32(const float *l, const float *t, float *out, long rows, long cols) {
+    DISPATCH(bernoulli_nll_f512, bernoulli_nll_f256, bernoulli_nll_scalar_float, l, t, out, rows, cols)
+}
+void dg_bernoulli_nll_f64(const double *l, const double *t, double *out, long rows, long cols) {
+    DISPATCH(bernoulli_nll_d512, bernoulli_nll_d256, bernoulli_nll_scalar_double, l, t, out, rows, cols)
+}
+void dg_bernoulli_nll_backward_f32(const float *l, const float *t, const float *g, float *out, long rows, long cols) {
+    DISPATCH(bernoulli_nll_backward_f512, bernoulli_nll_backward_f256, bernoulli_nll_backward_scalar_float,
+             l, t, g, out, rows, cols)
+}
+void dg_bernoulli_nll_backward_f64(const double *l, const double *t, const double *g, double *out, long rows, long cols) {
+    DISPATCH(bernoulli_nll_backward_d512, bernoulli_nll_backward_d256, bernoulli_nll_backward_scalar_double,
+             l, t, g, out, rows, cols)
+}
+void dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
+                 float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon) {
+    DISPATCH(adam_f512, adam_f256, adam_scalar_float, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
+}
+void dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
+                 double stepSize, double beta1, double beta2, double invSqrtBias2, double epsilon) {
+    DISPATCH(adam_d512, adam_d256, adam_scalar_double, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
+}
+void dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
+                  float scale, float beta1, float beta2, int rectified, float r, float epsilon) {
+    DISPATCH(radam_f512, radam_f256, radam_scalar_float, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
+}
+void dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
+                  double scale, double beta1, double beta2, int rectified, double r, double epsilon) {
+    DISPATCH(radam_d512, radam_d256, radam_scalar_double, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
+}
