@@ -52,23 +52,12 @@ public final class GumbelRao<S: TensorScalar>: GradientEstimator {
 
     /// K conditional draws z_k = x + G_k with argmax z_k = D, stacked sample-major: [K·B, ...] from x [B, ...].
     public static func conditionalPerturbations(of x: Tensor<S>, code: Tensor<S>, samples: Int, rng: inout RandomStream) -> Tensor<S> {
-        let xK = stacked(x, samples), codeK = stacked(code, samples)
-        return withoutGradients { ConditionalGumbel.sample(logits: Variable(xK), code: codeK, rng: &rng).value }
+        ConditionalGumbel.sampleValues(logits: x, code: code, samples: samples, rng: &rng)
     }
 
-    /// (1/K) Σ_k softmax((x + G_k)/τ) with G_k = perturbed_k − x̄ detached: value and gradient in x, in
-    /// one batched op over [K·B, ...]; the expand's backward sums the K Jacobian products.
+    /// (1/K) Σ_k softmax((x + G_k)/τ) with G_k = perturbed_k − x̄ detached: value and gradient in x, as
+    /// one fused op over [K·B, ...] (`softmaxMixture`), whose backward sums the K Jacobian products.
     public static func average(inputs x: Variable<S>, perturbed: Tensor<S>, samples: Int, temperature: S) -> Variable<S> {
-        let shape = x.shape
-        let xK = samples == 1 ? x : x.reshaped([1] + shape).expanded(to: [samples] + shape)
-            .reshaped([samples * shape[0]] + Array(shape.dropFirst()))
-        precondition(xK.shape == perturbed.shape, "gr average: inputs \(xK.shape) vs perturbed \(perturbed.shape)")
-        let noisy = xK + Variable(perturbed - xK.value)
-        let y = (temperature == 1 ? noisy : noisy / temperature).softmax()
-        return samples == 1 ? y : y.reshaped([samples] + shape).sum(alongAxis: 0) / S(samples)
-    }
-
-    static func stacked(_ x: Tensor<S>, _ samples: Int) -> Tensor<S> {
-        samples == 1 ? x : Tensor.stacked(x, repeats: samples)
+        x.softmaxMixture(shifted: perturbed, weights: [S](repeating: 1 / S(samples), count: samples), temperature: temperature)
     }
 }

@@ -63,15 +63,10 @@ public final class ReinMaxCV<S: TensorScalar>: GradientEstimator {
             let conditional = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples, rng: &rng)
             let free = logMid + Tensor.gumbel(logMid.shape, using: &rng)
             let perturbed = concatenated(conditional, free)
-            let k1 = samples + 1, shape = theta.shape
-            let xK = x.reshaped([1] + shape).expanded(to: [k1] + shape).reshaped([k1 * shape[0]] + Array(shape.dropFirst()))
-            let noisy = xK + Variable(perturbed - xK.value)
-            // Weights 1/K on the conditional rows and −1 on the free row: one softmax over [(K+1)·B, ...].
-            let y = (noisy / temperature2).softmax().reshaped([k1] + shape)
-            var weights = [S](repeating: 1 / S(samples), count: k1)
+            // Weights 1/K on the conditional rows and −1 on the free row: one fused softmax mixture over [(K+1)·B, ...].
+            var weights = [S](repeating: 1 / S(samples), count: samples + 1)
             weights[samples] = -1
-            let w = Variable(Tensor(shape: [k1] + Array(repeating: 1, count: shape.count), scalars: weights))
-            surrogate = surrogate + eta * (y * w).sum(alongAxis: 0)
+            surrogate = surrogate + eta * x.softmaxMixture(shifted: perturbed, weights: weights, temperature: temperature2)
         }
         let z = Variable.straightThrough(value: code, surrogate: surrogate)
         let f = context.objective(z)

@@ -184,6 +184,20 @@ enum OpCases {
          }]
     }
 
+    /// Σ_k w_k softmax((x + sg(z_k − x))/τ) at a fixed point x₀ with z = x₀ + s: its derivative there is
+    /// that of x ↦ Σ_k w_k softmax((x + s_k)/τ), whose finite differences are the reference (the fused
+    /// op's own value does not move with x: the shift z − x is detached).
+    static let mixtureX0 = Tensor<Double>(shape: [2, 2, 3], scalars: (0..<12).map { Double(($0 * 5) % 9) / 3 - 1.2 })
+    static let mixtureShift = Tensor<Double>(shape: [6, 2, 3], scalars: (0..<36).map { Double(($0 * 7) % 13) / 4 - 1.5 })
+    static var softmaxMixture: [OpCase] {
+        let z = mixtureX0.reshaped([1, 2, 2, 3]).expanded(to: [3, 2, 2, 3]).reshaped([6, 2, 3]) + mixtureShift
+        return [OpCase("softmaxMixture K=3 [2,2,3]", inputs: [mixtureX0], second: .nonzero, reference: {
+            let xK = $0[0].reshaped([1, 2, 2, 3]).expanded(to: [3, 2, 2, 3]).reshaped([6, 2, 3])
+            let y = ((xK + Variable(mixtureShift)) / 0.7).softmax().reshaped([3, 2, 2, 3])
+            return (y * Variable(Tensor(shape: [3, 1, 1, 1], scalars: [0.5, 0.5, -1]))).sum(alongAxis: 0)
+        }) { $0[0].softmaxMixture(shifted: z, weights: [0.5, 0.5, -1], temperature: 0.7) }]
+    }
+
     static let mask34 = Tensor<Double>(shape: [3, 4], scalars: [1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0])
     static var select: [OpCase] {
         [OpCase("select mask[3,4] [3,4] [3,4]", [([3, 4], plain), ([3, 4], plain)], second: .zero) {

@@ -114,6 +114,59 @@ final class STFamilyTests: XCTestCase {
         }
     }
 
+    /// The fused, graph-free sampler the Gumbel-Rao family uses gives `sample`'s draws on the stacked
+    /// logits (same random numbers, same order) to rounding, keeps the argmax at ±50 logits, and sends a
+    /// class ~e⁻¹⁰⁰ below its row's maximum to −∞ in Float instead of NaN.
+    func testFusedConditionalSamplerEqualsTheGraphSampler() {
+        let logits = Tensor<Double>(shape: [3, 4], scalars: [50, -50, 0, -50,   -50, 50, 50, -50,   0, 1, 2, 3])
+        var rng = RandomStream(seed: 62)
+        for k in [1, 3] {
+            let code = STFixtures.randomCode([3, 4], &rng)
+            var a = rng, b = rng
+            let fused = ConditionalGumbel.sampleValues(logits: logits, code: code, samples: k, rng: &a)
+            let graph = ConditionalGumbel.sample(logits: Variable(Tensor.stacked(logits, repeats: k)),
+                                                 code: Tensor.stacked(code, repeats: k), rng: &b).value
+            XCTAssertEqual(fused.shape, [3 * k, 4])
+            for (x, y) in zip(fused.scalars, graph.scalars) { XCTAssertEqual(x, y, accuracy: 1e-12 * Swift.max(1, Swift.abs(y))) }
+            XCTAssertEqual(a.next(), b.next(), "both consume the same random numbers")
+            XCTAssertEqual(Tensor.oneHot(indices: fused.argmax(), classes: 4), Tensor.stacked(code, repeats: k))
+            rng = a
+        }
+        let code = Tensor<Float>.oneHot(indices: Tensor(shape: [3], scalars: [1, 1, 0]), classes: 4)
+        let z = ConditionalGumbel.sampleValues(logits: logits.converted(to: Float.self), code: code, samples: 50, rng: &rng)
+        XCTAssertFalse(z.scalars.contains { $0.isNaN || $0 == .infinity })
+        XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), Tensor.stacked(code, repeats: 50))
+    }
+
+    /// The fused Rao average (`softmaxMixture`) against the graph it replaces (expand K times, add the
+    /// detached shift, softmax, weighted sum): value and gradient without recording (the fused
+    /// backward), and the gradient's own gradient when recording (double backprop through it).
+    func testSoftmaxMixtureEqualsTheUnfusedGraph() {
+        var rng = RandomStream(seed: 63)
+        let shape = [3, 2, 5], k = 4
+        let x = Variable(Tensor<Double>.uniform(shape, using: &rng) * 4 - 2, requiresGradient: true)
+        let z = Tensor<Double>.uniform([k * 3, 2, 5], using: &rng) * 6 - 3
+        let weights: [Double] = [0.25, 0.25, 0.25, -1], tau = 0.7
+        let g = Variable(Tensor<Double>.uniform(shape, using: &rng) - 0.5)
+        func unfused(_ x: Variable<Double>) -> Variable<Double> {
+            let xK = x.reshaped([1] + shape).expanded(to: [k] + shape).reshaped([k * 3, 2, 5])
+            let y = ((xK + Variable(z - xK.value)) / tau).softmax().reshaped([k] + shape)
+            return (y * Variable(Tensor(shape: [k, 1, 1, 1], scalars: weights))).sum(alongAxis: 0)
+        }
+        let fused = x.softmaxMixture(shifted: z, weights: weights, temperature: tau)
+        for (a, b) in zip(fused.value.scalars, unfused(x).value.scalars) { XCTAssertEqual(a, b, accuracy: 1e-14) }
+        let gf = gradients(of: (fused * g).sum(), wrt: [x])[0].value
+        let gu = gradients(of: (unfused(x) * g).sum(), wrt: [x])[0].value
+        for (a, b) in zip(gf.scalars, gu.scalars) { XCTAssertEqual(a, b, accuracy: 1e-13) }
+        XCTAssertGreaterThan(gu.scalars.map(Swift.abs).max()!, 1e-3)
+        // Second order: differentiate ⟨v, ∇x⟩ again, fused vs unfused.
+        let v = Variable(Tensor<Double>.uniform(shape, using: &rng) - 0.5)
+        let hf = gradients(of: (gradients(of: (fused * g).sum(), wrt: [x], createGraph: true)[0] * v).sum(), wrt: [x])[0].value
+        let hu = gradients(of: (gradients(of: (unfused(x) * g).sum(), wrt: [x], createGraph: true)[0] * v).sum(), wrt: [x])[0].value
+        for (a, b) in zip(hf.scalars, hu.scalars) { XCTAssertEqual(a, b, accuracy: 1e-13) }
+        XCTAssertGreaterThan(hu.scalars.map(Swift.abs).max()!, 1e-4)
+    }
+
     /// The conditional sampler against rejection sampling (draw θ + G, keep argmax = D), N = 40000 each,
     /// per-coordinate mean and variance. Tolerances: 5 standard errors of the difference, the SEs
     /// estimated from the samples (SE(mean) = s/√N; SE(var) = √((m₄ − s⁴)/N)). Negative control: the
