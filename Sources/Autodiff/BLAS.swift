@@ -55,8 +55,10 @@ public enum BLASInfo {
         return Int(unsafeBitCast(symbol, to: Fn.self)())
     }
 
-    /// Sets OpenBLAS's thread count where the library supports it (reproducibility depends on it).
+    /// Sets the run's thread count: OpenBLAS's, where the library supports it, and the elementwise
+    /// kernels' and optimizer's (`Parallel.threads`). Results are reproducible for a fixed count.
     public static func setThreads(_ count: Int) {
+        Parallel.threads = Swift.max(1, count)
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "openblas_set_num_threads") else { return }
         typealias Fn = @convention(c) (Int32) -> Void
         unsafeBitCast(symbol, to: Fn.self)(Int32(count))

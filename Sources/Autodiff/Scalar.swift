@@ -64,7 +64,8 @@ extension Float: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        if let vectorised = op.vectorised { dg_unary_f32(vectorised, x, y, count) } else { unaryKernel(op, x, y, count) }
+        guard let vectorised = op.vectorised else { return unaryKernel(op, x, y, count) }
+        Parallel.forEachChunk(count) { dg_unary_f32(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
@@ -78,7 +79,10 @@ extension Float: TensorScalar {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool) {
-        softmaxKernel(x, y, rows: rows, columns: columns, log: log) { dg_unary_f32($0, $1, $2, $3) }
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log) { dg_unary_f32($0, $1, $2, $3) }
+        }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f32($0, $1, $2, $3) }
@@ -93,12 +97,18 @@ extension Float: TensorScalar {
     public static func _allFiniteKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
     public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
                                                   _ out: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        dg_bernoulli_nll_f32(logits, targets, out, rows, columns)
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            dg_bernoulli_nll_f32(logits + offset, targets + offset, out + r.lowerBound, r.count, columns)
+        }
     }
     public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
                                                           _ upstream: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                                           rows: Int, columns: Int) {
-        dg_bernoulli_nll_backward_f32(logits, targets, upstream, out, rows, columns)
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            dg_bernoulli_nll_backward_f32(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
+        }
     }
 }
 
@@ -121,7 +131,8 @@ extension Double: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
-        if let vectorised = op.vectorised { dg_unary_f64(vectorised, x, y, count) } else { unaryKernel(op, x, y, count) }
+        guard let vectorised = op.vectorised else { return unaryKernel(op, x, y, count) }
+        Parallel.forEachChunk(count) { dg_unary_f64(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
@@ -135,7 +146,10 @@ extension Double: TensorScalar {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool) {
-        softmaxKernel(x, y, rows: rows, columns: columns, log: log) { dg_unary_f64($0, $1, $2, $3) }
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log) { dg_unary_f64($0, $1, $2, $3) }
+        }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
         logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f64($0, $1, $2, $3) }
@@ -150,11 +164,17 @@ extension Double: TensorScalar {
     public static func _allFiniteKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
     public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
                                                   _ out: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
-        dg_bernoulli_nll_f64(logits, targets, out, rows, columns)
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            dg_bernoulli_nll_f64(logits + offset, targets + offset, out + r.lowerBound, r.count, columns)
+        }
     }
     public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
                                                           _ upstream: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
                                                           rows: Int, columns: Int) {
-        dg_bernoulli_nll_backward_f64(logits, targets, upstream, out, rows, columns)
+        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+            let offset = r.lowerBound * columns
+            dg_bernoulli_nll_backward_f64(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
+        }
     }
 }

@@ -63,14 +63,16 @@ extension Tensor {
             y.withUnsafeBufferPointer { yb in
                 g.withUnsafeBufferPointer { gb in
                     let (yp, gp) = (yb.baseAddress!, gb.baseAddress!)
-                    for (k, w) in weights.enumerated() {
-                        let scale = w / temperature
-                        let yk = yp + k * rows * classes
-                        for r in 0..<rows {
-                            let yr = yk + r * classes, gr = gp + r * classes, orow = o + r * classes
-                            var dot: S = 0
-                            for c in 0..<classes { dot += gr[c] * yr[c] }
-                            for c in 0..<classes { orow[c] += scale * (yr[c] * (gr[c] - dot)) }
+                    Parallel.forEachRowChunk(rows: rows, width: classes * weights.count) { chunk in
+                        for (k, w) in weights.enumerated() {
+                            let scale = w / temperature
+                            let yk = yp + k * rows * classes
+                            for r in chunk {
+                                let yr = yk + r * classes, gr = gp + r * classes, orow = o + r * classes
+                                var dot: S = 0
+                                for c in 0..<classes { dot += gr[c] * yr[c] }
+                                for c in 0..<classes { orow[c] += scale * (yr[c] * (gr[c] - dot)) }
+                            }
                         }
                     }
                 }

@@ -68,23 +68,25 @@ public enum ConditionalGumbel {
         var w = Tensor<S>(shape: outShape) { w in
             e.withUnsafeBufferPointer { eb in
                 c.withUnsafeBufferPointer { cb in
-                    for k in 0..<samples {
+                    Parallel.forEachRowChunk(rows: samples, width: n) { chunk in for k in chunk {
                         for r in 0..<rows {
                             let base = k * n + r * classes
                             let floor = eb[base + winner[r]] * inverseZ[r]
                             for j in 0..<classes { w[base + j] = eb[base + j] * cb[r * classes + j] + floor }
                             w[base + winner[r]] = floor
                         }
-                    }
+                    } }
                 }
             }
         }
         w = w.log()
         w.withUnsafeMutableBufferPointer { z in
-            for k in 0..<samples {
-                for r in 0..<rows {
-                    let base = k * n + r * classes, m = maximum[r]
-                    for j in 0..<classes { z[base + j] = m - z[base + j] }
+            Parallel.forEachRowChunk(rows: samples, width: n) { chunk in
+                for k in chunk {
+                    for r in 0..<rows {
+                        let base = k * n + r * classes, m = maximum[r]
+                        for j in 0..<classes { z[base + j] = m - z[base + j] }
+                    }
                 }
             }
         }

@@ -127,6 +127,33 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Splitting a kernel across threads (Parallel.threads = 2) gives the same bits as one thread, for
+    /// every kernel that Parallel splits: what keeps a 2-thread run reproducible.
+    func testKernelsGiveTheSameBitsOnOneAndTwoThreads() {
+        var rng = RandomStream(seed: 21)
+        let x = Tensor<Float>.uniform([300, 257], using: &rng) * 12 - 6
+        let t = Tensor<Float>.uniform([300, 257], using: &rng)
+        let g = Tensor<Float>.uniform([300], using: &rng)
+        let logits = (Tensor<Float>.uniform([4000, 24, 4], using: &rng) - 0.5) * 8
+        let base = Variable(Tensor<Float>.uniform([1000, 24, 4], using: &rng), requiresGradient: true)
+        let upstream = Variable(Tensor<Float>.uniform([1000, 24, 4], using: &rng))
+        func run() -> [[UInt32]] {
+            [x.exp(), x.softplus(), x.sigmoid(), x.logSigmoid(), x.tanh(), x.abs().log1p(),
+             x.sigmoidCrossEntropy(targets: t), x.sigmoidCrossEntropyGradient(targets: t, upstream: g),
+             logits.softmax(), logits.logSoftmax(),
+             gradients(of: (base.softmaxMixture(shifted: logits, weights: [0.25, 0.25, 0.25, -1], temperature: 0.7)
+                            * upstream).sum(), wrt: [base])[0].value]
+                .map { $0.scalars.map(\.bitPattern) }
+        }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = run()
+        Parallel.threads = 2
+        let two = run()
+        for (i, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "kernel \(i)") }
+    }
+
     /// The fused Bernoulli log-likelihood and its gradient kernel against the unfused formula, on
     /// grey-level targets, tails of every SIMD width, and saturated logits.
     func testSigmoidCrossEntropyKernels() {

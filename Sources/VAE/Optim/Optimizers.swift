@@ -113,12 +113,15 @@ func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointe
                                  _ v: UnsafeMutablePointer<S>, _ n: Int, stepSize: S, beta1: S, beta2: S,
                                  sqrtBias2: S, epsilon: S) {
     let inverseSqrtBias2 = 1 / sqrtBias2
-    if S.self == Float.self {
-        dg_adam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(stepSize), Float(beta1), Float(beta2),
-                    Float(inverseSqrtBias2), Float(epsilon))
-    } else {
-        dg_adam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(stepSize), Double(beta1), Double(beta2),
-                    Double(inverseSqrtBias2), Double(epsilon))
+    Parallel.forEachChunk(n) { r in
+        let (p, g, m, v, n) = (p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count)
+        if S.self == Float.self {
+            dg_adam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(stepSize), Float(beta1), Float(beta2),
+                        Float(inverseSqrtBias2), Float(epsilon))
+        } else {
+            dg_adam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(stepSize), Double(beta1), Double(beta2),
+                        Double(inverseSqrtBias2), Double(epsilon))
+        }
     }
 }
 
@@ -127,13 +130,16 @@ func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointe
 func radamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
                                   _ v: UnsafeMutablePointer<S>, _ n: Int, lr: S, bias1: S, beta1: S, beta2: S,
                                   rectification: S?, epsilon: S) {
-    let scale = lr / bias1, rectified: Int32 = rectification == nil ? 0 : 1, r = rectification ?? 0
-    if S.self == Float.self {
-        dg_radam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(scale), Float(beta1), Float(beta2),
-                     rectified, Float(r), Float(epsilon))
-    } else {
-        dg_radam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(scale), Double(beta1), Double(beta2),
-                     rectified, Double(r), Double(epsilon))
+    let scale = lr / bias1, rectified: Int32 = rectification == nil ? 0 : 1, rect = rectification ?? 0
+    Parallel.forEachChunk(n) { r in
+        let (p, g, m, v, n) = (p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count)
+        if S.self == Float.self {
+            dg_radam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(scale), Float(beta1), Float(beta2),
+                         rectified, Float(rect), Float(epsilon))
+        } else {
+            dg_radam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(scale), Double(beta1), Double(beta2),
+                         rectified, Double(rect), Double(epsilon))
+        }
     }
 }
 

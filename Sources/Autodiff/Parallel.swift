@@ -1,0 +1,33 @@
+// Splitting large elementwise work across the cores a run was given. Results never depend on the
+// split: every kernel run through here computes each element (or each row) on its own, the same way
+// wherever it lands (CKernels' tails go through the vector code too), so a fixed seed gives the same
+// bits with any chunking — what keeps runs reproducible for a fixed thread count.
+import Dispatch
+
+public enum Parallel {
+    /// Threads that kernels and optimizer updates may use; the trainer sets it to the run's
+    /// `training.threads` alongside BLAS's. 1 runs everything on the calling thread.
+    nonisolated(unsafe) public static var threads = 1
+
+    /// Below this many elements per chunk the dispatch costs more than it saves.
+    public static let minimumChunk = 1 << 14
+
+    /// Calls `body` on disjoint ranges covering 0..<count, concurrently when there is enough work
+    /// (each range at least `minimum` long) and more than one thread.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, minimum: Int = minimumChunk, _ body: (Range<Int>) -> Void) {
+        let chunks = Swift.min(threads, count / Swift.max(minimum, 1))
+        if chunks <= 1 { body(0..<count); return }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+                body((i * count / chunks)..<((i + 1) * count / chunks))
+            }
+        }
+    }
+
+    /// `forEachChunk` over rows of `width` elements each: a chunk is a range of whole rows.
+    @inline(__always)
+    public static func forEachRowChunk(rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        forEachChunk(rows, minimum: Swift.max(1, minimumChunk / Swift.max(width, 1)), body)
+    }
+}
