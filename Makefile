@@ -49,8 +49,11 @@ data-mnist:
 data-binarized:
 	@scripts/fetch_data.sh binarized_mnist $(BINARIZED_MNIST_SRC)
 
+# Writes runs/bench.csv (git-ignored); pass BENCH_CSV=... to keep it elsewhere.
+BENCH_CSV ?= runs/bench.csv
 bench: setup release
-	$(RELEASE) bench --samples 8,32 --csv results/bench.csv
+	@mkdir -p $(dir $(BENCH_CSV))
+	$(RELEASE) bench --samples 8,32 --csv $(BENCH_CSV)
 
 clean:
 	rm -rf .build

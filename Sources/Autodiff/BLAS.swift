@@ -38,7 +38,15 @@ public enum BLASInfo {
         if let core = openBLASCoreName {
             return "OpenBLAS (core \(core), \(openBLASThreads ?? 1) threads)"
         }
+        if let version = blisVersion { return "BLIS \(version)" }
         return "reference BLAS"
+    }
+
+    /// BLIS's version string when libblas.so is BLIS (Debian's libblis via alternatives), else nil.
+    public static var blisVersion: String? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "bli_info_get_version_str") else { return nil }
+        typealias Fn = @convention(c) () -> UnsafePointer<CChar>?
+        return unsafeBitCast(symbol, to: Fn.self)().map { String(cString: $0) }
     }
 
     public static var openBLASCoreName: String? {

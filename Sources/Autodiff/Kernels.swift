@@ -289,8 +289,9 @@ func reduceKernel<S: TensorScalar>(_ op: ReduceOp, _ x: UnsafePointer<S>, outer:
 /// softmax or log-softmax of each row, max-shifted so exp never overflows. Three passes so that the
 /// exponentials run as one vector call over the whole buffer (rows are often only 2–8 wide):
 /// y = x − max_row; y = exp(y); then normalise each row (softmax) or y = x − (max + log Σ) (log-softmax).
+/// With a `temperature` τ ≠ 1 it is softmax(x/τ), the division folded into the shift pass ((x − max)/τ).
 func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int,
-                                    log: Bool, exp vectorExp: VectorUnary<S>) {
+                                    log: Bool, temperature: S = 1, exp vectorExp: VectorUnary<S>) {
     if rows == 0 || columns == 0 { return }
     var maxima = [S](repeating: 0, count: rows)
     for r in 0..<rows {
@@ -299,7 +300,11 @@ func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePoi
         for j in 1..<columns where xr[j] > m { m = xr[j] }
         if m == -S.infinity { m = 0 }
         maxima[r] = m
-        for j in 0..<columns { yr[j] = xr[j] - m }
+        if temperature == 1 {
+            for j in 0..<columns { yr[j] = xr[j] - m }
+        } else {
+            for j in 0..<columns { yr[j] = (xr[j] - m) / temperature }
+        }
     }
     vectorExp(DG_EXP, UnsafePointer(y), y, rows * columns)
     for r in 0..<rows {
@@ -307,6 +312,7 @@ func softmaxKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePoi
         var total: S = 0
         for j in 0..<columns { total += yr[j] }
         if log {
+            precondition(temperature == 1, "log-softmax with a temperature is not implemented")
             let shift = maxima[r] + S.log(total)
             for j in 0..<columns { yr[j] = xr[j] - shift }
         } else {

@@ -2,6 +2,7 @@
 // split: every kernel run through here computes each element (or each row) on its own, the same way
 // wherever it lands (CKernels' tails go through the vector code too), so a fixed seed gives the same
 // bits with any chunking — what keeps runs reproducible for a fixed thread count.
+import CKernels
 import Dispatch
 
 public enum Parallel {
@@ -30,4 +31,9 @@ public enum Parallel {
     public static func forEachRowChunk(rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
         forEachChunk(rows, minimum: Swift.max(1, minimumChunk / Swift.max(width, 1)), body)
     }
+}
+
+/// Which vector path the CKernels (SLEEF) kernels take on this CPU: "avx512f", "avx2" or "scalar".
+public enum KernelInfo {
+    public static var instructionSet: String { String(cString: dg_kernel_isa()) }
 }

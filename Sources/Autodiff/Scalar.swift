@@ -30,7 +30,8 @@ where RawSignificand: FixedWidthInteger {
     static func _stridedCopyKernel(_ x: UnsafePointer<Self>, _ strides: [Int], _ out: UnsafeMutablePointer<Self>, _ shape: [Int])
     static func _reduceKernel(_ op: ReduceOp, _ x: UnsafePointer<Self>, outer: Int, length: Int, inner: Int,
                               _ y: UnsafeMutablePointer<Self>)
-    static func _softmaxKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int, log: Bool)
+    static func _softmaxKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int, log: Bool,
+                               temperature: Self)
     static func _logSumExpKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
     static func _selectKernel(_ mask: UnsafePointer<Self>, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                               _ out: UnsafeMutablePointer<Self>, _ count: Int)
@@ -78,10 +79,13 @@ extension Float: TensorScalar {
                                      _ y: UnsafeMutablePointer<Float>) {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
-    public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool) {
+    public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool,
+                                      temperature: Float) {
         Parallel.forEachRowChunk(rows: rows, width: columns) { r in
             let offset = r.lowerBound * columns
-            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log) { dg_unary_f32($0, $1, $2, $3) }
+            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log, temperature: temperature) {
+                dg_unary_f32($0, $1, $2, $3)
+            }
         }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
@@ -145,10 +149,13 @@ extension Double: TensorScalar {
                                      _ y: UnsafeMutablePointer<Double>) {
         reduceKernel(op, x, outer: outer, length: length, inner: inner, y)
     }
-    public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool) {
+    public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool,
+                                      temperature: Double) {
         Parallel.forEachRowChunk(rows: rows, width: columns) { r in
             let offset = r.lowerBound * columns
-            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log) { dg_unary_f64($0, $1, $2, $3) }
+            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log, temperature: temperature) {
+                dg_unary_f64($0, $1, $2, $3)
+            }
         }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {

@@ -15,12 +15,14 @@ extension Variable {
         let shape = self.shape, samples = weights.count
         precondition(shape.count >= 2 && z.shape == [samples * shape[0]] + Array(shape.dropFirst()),
                      "softmaxMixture: logits \(shape), shifted \(z.shape), \(samples) weights")
-        let y = (temperature == 1 ? z : z / temperature).softmax()
-        let value = Tensor.weightedSum(y, weights: weights, rowsPerSample: self.value.count)
+        let y = z.softmax(temperature: temperature)
+        let value = Profile.measure(.elementwise) { Tensor.weightedSum(y, weights: weights, rowsPerSample: self.value.count) }
         return Variable.record(value, [self]) { g, node, _ in
             let x = node.inputs[0]
             guard GradientTape.isRecording else {
-                return [Variable(Tensor.softmaxMixtureVJP(y, g.value, weights: weights, temperature: temperature))]
+                return [Variable(Profile.measure(.elementwise) {
+                    Tensor.softmaxMixtureVJP(y, g.value, weights: weights, temperature: temperature)
+                })]
             }
             // The softmax backward rule, per copy, written in ops: differentiable in x and in g.
             let xK = x.reshaped([1] + shape).expanded(to: [samples] + shape)
@@ -64,6 +66,12 @@ extension Tensor {
                 g.withUnsafeBufferPointer { gb in
                     let (yp, gp) = (yb.baseAddress!, gb.baseAddress!)
                     Parallel.forEachRowChunk(rows: rows, width: classes * weights.count) { chunk in
+                        if classes == 4 {
+                            return mixtureVJPRows(SIMD4<S>.self, yp, gp, o, rows: rows, chunk: chunk, weights: weights, temperature: temperature)
+                        }
+                        if classes == 8 {
+                            return mixtureVJPRows(SIMD8<S>.self, yp, gp, o, rows: rows, chunk: chunk, weights: weights, temperature: temperature)
+                        }
                         for (k, w) in weights.enumerated() {
                             let scale = w / temperature
                             let yk = yp + k * rows * classes
@@ -78,5 +86,23 @@ extension Tensor {
                 }
             }
         }
+    }
+}
+
+/// softmaxMixtureVJP for rows exactly one SIMD vector V wide (same operations, same order per element).
+@inline(__always)
+func mixtureVJPRows<S: TensorScalar, V: SIMD>(_: V.Type, _ y: UnsafePointer<S>, _ g: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>,
+                                              rows: Int, chunk: Range<Int>, weights: [S], temperature: S) where V.Scalar == S {
+    let width = V.scalarCount, stride = width * MemoryLayout<S>.stride
+    let (yr, gr, orow) = (UnsafeRawPointer(y), UnsafeRawPointer(g), UnsafeMutableRawPointer(out))
+    for r in chunk {
+        let gv = gr.loadUnaligned(fromByteOffset: r * stride, as: V.self)
+        var acc = UnsafeRawPointer(orow).loadUnaligned(fromByteOffset: r * stride, as: V.self)
+        for (k, w) in weights.enumerated() {
+            let yv = yr.loadUnaligned(fromByteOffset: (k * rows + r) * stride, as: V.self)
+            let dot = (gv * yv).sum()
+            acc += V(repeating: w / temperature) * (yv * (gv - V(repeating: dot)))
+        }
+        orow.storeBytes(of: acc, toByteOffset: r * stride, as: V.self)
     }
 }

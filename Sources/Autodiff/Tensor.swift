@@ -7,6 +7,7 @@ public final class TensorBuffer<S>: @unchecked Sendable {
     let base: UnsafeMutablePointer<S>
     let count: Int
     init(count: Int) {
+        Profile.countAllocation()
         self.count = count
         base = .allocate(capacity: Swift.max(count, 1))
     }

@@ -7,7 +7,7 @@ extension Tensor {
     /// Applies an elementwise op (what exp(), sigmoid() etc. call).
     public func mapped(_ op: UnaryOp) -> Tensor {
         var out = Tensor(uninitializedShape: shape)
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._unaryKernel(op, x, $0, count) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._unaryKernel(op, x, $0, count) } } }
         return out
     }
 
@@ -33,7 +33,7 @@ extension Tensor {
         let aStrides = broadcastStrides(shape, to: outShape), bStrides = broadcastStrides(other.shape, to: outShape)
         withUnsafePointer { a in
             other.withUnsafePointer { b in
-                out.withUnsafeMutablePointer { S._binaryKernel(op, a, aStrides, b, bStrides, $0, outShape) }
+                Profile.measure(.elementwise) { out.withUnsafeMutablePointer { S._binaryKernel(op, a, aStrides, b, bStrides, $0, outShape) } }
             }
         }
         return out
@@ -70,7 +70,7 @@ extension Tensor {
         m.withUnsafePointer { mp in
             x.withUnsafePointer { xp in
                 y.withUnsafePointer { yp in
-                    out.withUnsafeMutablePointer { S._selectKernel(mp, xp, yp, $0, n) }
+                    Profile.measure(.elementwise) { out.withUnsafeMutablePointer { S._selectKernel(mp, xp, yp, $0, n) } }
                 }
             }
         }
@@ -86,7 +86,7 @@ extension Tensor {
         if shape == target { return self }
         let strides = broadcastStrides(shape, to: target)
         var out = Tensor(uninitializedShape: target)
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, strides, $0, target) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, strides, $0, target) } } }
         return out
     }
 
@@ -110,7 +110,7 @@ extension Tensor {
         precondition(rank == 2, "transposed() needs a matrix, got shape \(shape)")
         let outShape = [shape[1], shape[0]]
         var out = Tensor(uninitializedShape: outShape)
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, [1, shape[1]], $0, outShape) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._stridedCopyKernel(x, [1, shape[1]], $0, outShape) } } }
         return out
     }
 }
@@ -125,7 +125,7 @@ extension Tensor {
         kept[a] = 1
         var out = Tensor(uninitializedShape: kept)
         withUnsafePointer { x in
-            out.withUnsafeMutablePointer { S._reduceKernel(op, x, outer: outer, length: length, inner: inner, $0) }
+            Profile.measure(.elementwise) { out.withUnsafeMutablePointer { S._reduceKernel(op, x, outer: outer, length: length, inner: inner, $0) } }
         }
         if keepingDimensions { return out }
         var dropped = shape
@@ -151,7 +151,7 @@ extension Tensor {
     /// Sum of all elements as a rank-0 tensor.
     public func sum() -> Tensor {
         var out = Tensor(uninitializedShape: [])
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._reduceKernel(.sum, x, outer: 1, length: count, inner: 1, $0) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._reduceKernel(.sum, x, outer: 1, length: count, inner: 1, $0) } } }
         return out
     }
     public func mean() -> Tensor { sum() / S(Swift.max(count, 1)) }
@@ -162,17 +162,21 @@ extension Tensor {
 extension Tensor {
     var rows: Int { count / Swift.max(shape.last ?? 1, 1) }
 
-    public func softmax() -> Tensor {
+    /// softmax(x/τ) along the last axis (τ = 1: the plain softmax), the division folded into the kernel.
+    public func softmax(temperature: S = 1) -> Tensor {
+        precondition(temperature > 0, "softmax temperature must be positive, got \(temperature)")
         var out = Tensor(uninitializedShape: shape)
         let columns = shape.last ?? 1
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._softmaxKernel(x, $0, rows: rows, columns: columns, log: false) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer {
+            S._softmaxKernel(x, $0, rows: rows, columns: columns, log: false, temperature: temperature)
+        } } }
         return out
     }
 
     public func logSoftmax() -> Tensor {
         var out = Tensor(uninitializedShape: shape)
         let columns = shape.last ?? 1
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._softmaxKernel(x, $0, rows: rows, columns: columns, log: true) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._softmaxKernel(x, $0, rows: rows, columns: columns, log: true, temperature: 1) } } }
         return out
     }
 
@@ -182,7 +186,7 @@ extension Tensor {
         kept[kept.count - 1] = 1
         var out = Tensor(uninitializedShape: kept)
         let columns = shape.last ?? 1
-        withUnsafePointer { x in out.withUnsafeMutablePointer { S._logSumExpKernel(x, $0, rows: rows, columns: columns) } }
+        Profile.measure(.elementwise) { withUnsafePointer { x in out.withUnsafeMutablePointer { S._logSumExpKernel(x, $0, rows: rows, columns: columns) } } }
         return keepingDimensions ? out : out.reshaped(Array(shape.dropLast()))
     }
 }
@@ -198,7 +202,7 @@ extension Tensor {
         var out = Tensor(uninitializedShape: Array(shape.dropLast()))
         withUnsafePointer { l in
             targets.withUnsafePointer { t in
-                out.withUnsafeMutablePointer { S._sigmoidCrossEntropyKernel(l, t, $0, rows: rows, columns: columns) }
+                Profile.measure(.elementwise) { out.withUnsafeMutablePointer { S._sigmoidCrossEntropyKernel(l, t, $0, rows: rows, columns: columns) } }
             }
         }
         return out
@@ -213,7 +217,7 @@ extension Tensor {
         withUnsafePointer { l in
             targets.withUnsafePointer { t in
                 upstream.withUnsafePointer { g in
-                    out.withUnsafeMutablePointer { S._sigmoidCrossEntropyBackwardKernel(l, t, g, $0, rows: rows, columns: columns) }
+                    Profile.measure(.elementwise) { out.withUnsafeMutablePointer { S._sigmoidCrossEntropyBackwardKernel(l, t, g, $0, rows: rows, columns: columns) } }
                 }
             }
         }
@@ -275,7 +279,7 @@ extension Tensor {
                      "affine: x \(x.shape), weight \(weight.shape), bias \(bias.shape)")
         let (m, k, n) = (x.shape[0], x.shape[1], weight.shape[1])
         var out = Tensor(uninitializedShape: [m, n])
-        out.withUnsafeMutablePointer { o in
+        Profile.measure(.gemm) { out.withUnsafeMutablePointer { o in
             bias.withUnsafePointer { b in
                 for row in 0..<m { (o + row * n).update(from: b, count: n) }
             }
@@ -286,7 +290,7 @@ extension Tensor {
                             a: xp, lda: k, b: wp, ldb: n, beta: 1, c: o, ldc: n)
                 }
             }
-        }
+        } }
         return out
     }
 
@@ -302,14 +306,14 @@ extension Tensor {
             return out
         }
         if m == 0 || n == 0 { return out }
-        a.withUnsafePointer { ap in
+        Profile.measure(.gemm) { a.withUnsafePointer { ap in
             b.withUnsafePointer { bp in
                 out.withUnsafeMutablePointer { cp in
                     S._gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
                             a: ap, lda: a.shape[1], b: bp, ldb: b.shape[1], beta: 0, c: cp, ldc: n)
                 }
             }
-        }
+        } }
         return out
     }
 }

@@ -64,15 +64,16 @@ public enum ConditionalGumbel {
                 return 1 / total
             }
         }
-        let e = Tensor<S>.exponential(outShape, using: &rng)
+        // log U = −E (the same numbers as `exponential`, whose negation is folded into w's formula).
+        let logU = Tensor<S>.uniform(outShape, using: &rng).log()
         var w = Tensor<S>(shape: outShape) { w in
-            e.withUnsafeBufferPointer { eb in
+            logU.withUnsafeBufferPointer { eb in
                 c.withUnsafeBufferPointer { cb in
                     Parallel.forEachRowChunk(rows: samples, width: n) { chunk in for k in chunk {
                         for r in 0..<rows {
                             let base = k * n + r * classes
-                            let floor = eb[base + winner[r]] * inverseZ[r]
-                            for j in 0..<classes { w[base + j] = eb[base + j] * cb[r * classes + j] + floor }
+                            let floor = -eb[base + winner[r]] * inverseZ[r]
+                            for j in 0..<classes { w[base + j] = -eb[base + j] * cb[r * classes + j] + floor }
                             w[base + winner[r]] = floor
                         }
                     } }

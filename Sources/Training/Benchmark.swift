@@ -22,9 +22,36 @@ public struct BenchmarkRow: Sendable {
     public var ratioWithoutOptimizer: Double { (millisecondsPerStep - optimizerMillisecondsPerStep) / gemmMillisecondsPerStep }
     /// Step time relative to `st` on the same latent shape.
     public var relativeToST: Double?
+    /// Where a step's time goes (ms per step, exclusive, from separately profiled steps): matrix
+    /// products, elementwise/fused kernels, optimizer, the estimator's own work, and the rest (graph
+    /// bookkeeping, allocation, batching, finiteness checks).
+    public var breakdown = StepBreakdown()
+}
+
+public struct StepBreakdown: Sendable {
+    public var gemm = 0.0, elementwise = 0.0, optimizer = 0.0, estimator = 0.0, other = 0.0
+    /// Tensor buffers allocated per step.
+    public var allocations = 0.0
+
+    public var summary: String {
+        String(format: "gemm %.2f + elementwise %.2f + optimizer %.2f + estimator %.2f + other %.2f ms; %.0f allocations/step",
+               gemm, elementwise, optimizer, estimator, other, allocations)
+    }
 }
 
 public enum Benchmark {
+    /// The CPU's model name (/proc/cpuinfo), or "unknown CPU".
+    public static var cpuModel: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let value = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+        var model = value.trimmingCharacters(in: .whitespaces)
+        if let family = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu family") })?.split(separator: ":").last {
+            model += " (family \(family.trimmingCharacters(in: .whitespaces)))"
+        }
+        return model
+    }
+
     /// The gemm shapes (m, n, k) of one training step of an MLP VAE with batch `batch`.
     public static func gemmShapes(_ shape: ModelShape, batch: Int) -> [(Int, Int, Int)] {
         var shapes: [(Int, Int, Int)] = []
@@ -109,7 +136,7 @@ public enum Benchmark {
             guard let first = settings.first else { continue }
             let shapes = gemmShapes(modelShape, batch: batch)
             var gemmTimes: [Double] = [], updateTimes: [Double] = []
-            for _ in 0..<rounds {
+            for round in 0..<rounds {
                 for index in settings.indices {
                     let setting = settings[index]
                     let start = DispatchTime.now().uptimeNanoseconds
@@ -118,6 +145,24 @@ public enum Benchmark {
                 }
                 gemmTimes.append(gemmMilliseconds(shapes, repeats: 5))
                 updateTimes.append(optimizerMilliseconds(first.trainer, repeats: 5))
+                log("  \(latent) round \(round + 1)/\(rounds): " + settings.map { String(format: "%@ %.2f", $0.label, $0.times.last!) }
+                        .joined(separator: ", ") + String(format: " ms/step; gemm-only %.2f ms", gemmTimes.last!))
+            }
+            // Per-step breakdown: the same steps once more with the profiler on (its cost, two clock reads
+            // per kernel call, is kept out of the timed rounds above).
+            var breakdowns: [String: StepBreakdown] = [:]
+            for setting in settings {
+                let n = max(stepsPerRound, 5)
+                Profile.start()
+                let start = DispatchTime.now().uptimeNanoseconds
+                for i in 0..<n { try setting.trainer.trainStep(setting.batches[i % setting.batches.count]) }
+                let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(n)
+                let (seconds, allocations) = Profile.stop()
+                func ms(_ part: Profile.Part) -> Double { (seconds[part] ?? 0) * 1000 / Double(n) }
+                var b = StepBreakdown(gemm: ms(.gemm), elementwise: ms(.elementwise), optimizer: ms(.optimizer),
+                                      estimator: ms(.estimator), other: 0, allocations: Double(allocations) / Double(n))
+                b.other = max(0, total - b.gemm - b.elementwise - b.optimizer - b.estimator)
+                breakdowns[setting.label] = b
             }
             func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
             let gemm = median(gemmTimes), update = median(updateTimes)
@@ -126,11 +171,12 @@ public enum Benchmark {
                 let ms = median(setting.times)
                 let row = BenchmarkRow(latent: latent.description, estimator: setting.label, millisecondsPerStep: ms,
                                        gemmMillisecondsPerStep: gemm, optimizerMillisecondsPerStep: update,
-                                       relativeToST: stTime.map { ms / $0 })
+                                       relativeToST: stTime.map { ms / $0 }, breakdown: breakdowns[setting.label] ?? StepBreakdown())
                 log(String(format: "%-6@ %-24@ %8.2f ms/step %6.1f steps/s  gemm-only %6.2f ms  ratio %5.2f  (Adam %5.2f ms; without it %5.2f)  vs st %@",
                            row.latent, row.estimator, row.millisecondsPerStep, row.stepsPerSecond, row.gemmMillisecondsPerStep,
                            row.ratioToGemm, row.optimizerMillisecondsPerStep, row.ratioWithoutOptimizer,
                            row.relativeToST.map { String(format: "%.2fx", $0) } ?? "-"))
+                log("       " + row.breakdown.summary)
                 rows.append(row)
             }
         }

@@ -26,12 +26,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "BLAS threads.")
     var threads = 1
 
-    @Option(help: "Write the table as CSV here.")
+    @Option(help: "Write the table as CSV here (`make bench` passes runs/bench.csv, which git ignores).")
     var csv: String?
 
     func run() throws {
         do {
-            print("BLAS: \(BLASInfo.description)")
+            BLASInfo.setThreads(threads)
+            print("machine: \(Benchmark.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; kernels: \(KernelInfo.instructionSet)")
+            print("BLAS: \(BLASInfo.description)" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0) is set)" } ?? ""))
             let specs = try latents.split(separator: ",").map { text -> LatentSpec in
                 guard let spec = LatentSpec(shape: String(text)) else {
                     throw ValidationError("bad latent shape '\(text)': use CxL (classes x variables) or N")
@@ -53,12 +55,15 @@ struct BenchCommand: ParsableCommand {
             print("data: \(train.source.isEmpty ? train.name : train.source)")
             let rows = try Benchmark.run(latents: specs, estimators: settings, steps: steps, data: (train, train), threads: threads)
             if let csv {
-                var text = "latent,estimator,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st\n"
+                var text = "latent,estimator,threads,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st,"
+                    + "step_gemm_ms,step_elementwise_ms,step_optimizer_ms,step_estimator_ms,step_other_ms,allocations_per_step\n"
                 for r in rows {
-                    text += String(format: "%@,%@,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@\n", r.latent, r.estimator, r.millisecondsPerStep,
-                                   r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
+                    let b = r.breakdown
+                    text += String(format: "%@,%@,%d,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f\n", r.latent, r.estimator, threads,
+                                   r.millisecondsPerStep, r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
                                    r.optimizerMillisecondsPerStep, r.ratioWithoutOptimizer,
-                                   r.relativeToST.map { String(format: "%.3f", $0) } ?? "")
+                                   r.relativeToST.map { String(format: "%.3f", $0) } ?? "",
+                                   b.gemm, b.elementwise, b.optimizer, b.estimator, b.other, b.allocations)
                 }
                 try writeAtomically(Data(text.utf8), to: csv)
             }
