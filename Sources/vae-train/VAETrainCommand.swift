@@ -54,12 +54,11 @@ struct Train: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
             let plan = try Sweep.plan(configPath: config, overrides: overrides, outputDirectory: out)
+            // Notes go to stderr: scripts parse the --list output on stdout.
+            for note in plan.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             if list {
                 print("\(plan.runs.count) run(s) in \(plan.directory):")
-                for run in plan.runs {
-                    let settings = run.assignments.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
-                    print("  [\(run.index)] \(run.id)\(settings.isEmpty ? "" : "  \(settings)")")
-                }
+                for run in plan.runs { print("  [\(run.index)] \(run.listing(in: plan))") }
                 return
             }
             if let runIndex {
