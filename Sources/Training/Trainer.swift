@@ -88,15 +88,25 @@ public final class Trainer {
     // MARK: - Running
 
     /// Trains to `config.training.epochs`, continuing from the checkpoint when `resume` is set and one
-    /// exists. Writes config.json, metrics.csv and checkpoint.bin in `directory`.
+    /// exists. Writes config.json, metrics.csv and checkpoint.bin in `directory`. A folder holding a run
+    /// with a different config is an error (`RunFolderError`) unless `overwrite` is set; see `RunFolder`.
     @discardableResult
-    public func run(resume: Bool = false) throws -> [EpochMetrics] {
+    public func run(resume: Bool = false, overwrite: Bool = false) throws -> [EpochMetrics] {
         BLASInfo.setThreads(config.training.threads)
         reduceAllocatorChurn()
+        let decision = try RunFolder.decide(directory: directory, config: config, resume: resume, overwrite: overwrite)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if resume, FileManager.default.fileExists(atPath: checkpointPath) {
-            try restore()
-            log("resuming \(directory) after epoch \(epoch)")
+        switch decision {
+        case .start:
+            break
+        case .overwrite:
+            try RunFolder.clear(directory)
+            log("overwriting the run with a different configuration in \(directory) (--overwrite)")
+        case .resume:
+            if FileManager.default.fileExists(atPath: checkpointPath) {
+                try restore()
+                log("resuming \(directory) after epoch \(epoch)")
+            }
         }
         try writeResolvedConfig()
         log("data: \(trainSet.count) training examples from \(trainSet.source), \(evalSet.count) evaluation examples from \(evalSet.source)")
@@ -346,7 +356,7 @@ public final class Trainer {
         let (header, tensors) = try Checkpoint.read(from: checkpointPath)
         guard RunConfig.resumable(header.configJSON, config.json) else {
             throw TrainingError.checkpoint(path: checkpointPath,
-                reason: "it was written by a different configuration; use another --out folder or delete it")
+                reason: "it was written by a different configuration; use another --out folder, or --overwrite to replace it")
         }
         guard tensors.map(\.shape) == stateTensors.map(\.shape), let restored = RunStreams(header.streams) else {
             throw TrainingError.checkpoint(path: checkpointPath, reason: "its contents do not match this model")

@@ -43,8 +43,11 @@ struct Train: ParsableCommand {
     @Option(help: "Run this many runs in parallel as separate processes.")
     var jobs: Int = 1
 
-    @Flag(help: "Continue from checkpoints; finished runs are skipped.")
+    @Flag(help: "Continue from checkpoints; finished runs are skipped (the epoch count may be raised to extend runs).")
     var resume = false
+
+    @Flag(help: "Replace runs whose folders hold a run with a different config (refused otherwise).")
+    var overwrite = false
 
     @Flag(help: .hidden)
     var noSummary = false
@@ -65,14 +68,17 @@ struct Train: ParsableCommand {
                 guard plan.runs.indices.contains(runIndex) else { throw TrainingError.runIndex(runIndex, count: plan.runs.count) }
                 let run = plan.runs[runIndex]
                 let trainer = try Trainer(config: run.config, directory: SweepRunner.directory(of: run, in: plan))
-                try trainer.run(resume: resume)
+                try trainer.run(resume: resume, overwrite: overwrite)
                 if !noSummary { try SweepRunner.writeSummary(plan) }
             } else if jobs > 1 {
+                // Checked here with the user's flags, before any child starts (children always resume).
+                try SweepRunner.checkRunFolders(plan, resume: resume, overwrite: overwrite)
                 var arguments = ["train", "--config", config] + overrides.flatMap { ["--set", $0] }
                 arguments += ["--out", plan.directory]
+                if overwrite { arguments.append("--overwrite") }
                 try SweepRunner.runInParallel(plan, jobs: jobs, executable: executablePath(), arguments: arguments)
             } else {
-                try SweepRunner.runSequentially(plan, resume: resume)
+                try SweepRunner.runSequentially(plan, resume: resume, overwrite: overwrite)
             }
             if !noSummary { print("summary: \((plan.directory as NSString).appendingPathComponent("summary.csv"))") }
         } catch let error as ExitCode {
