@@ -74,7 +74,7 @@ final class RunFolderTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         // What a run stopped during its first epoch leaves: config.json only (and a --jobs train.log).
         try Data(try smallConfig { $0.training.seed = 9 }.json.serialized().utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
-        FileManager.default.createFile(atPath: dir + "/train.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/train.log", contents: nil)
         XCTAssertEqual(try RunFolder.decide(directory: dir, config: try smallConfig(), resume: false, overwrite: false), .start)
     }
 
