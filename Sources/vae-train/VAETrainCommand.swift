@@ -9,10 +9,27 @@ struct VAETrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vae-train",
         abstract: "Train discrete-latent VAEs and compare gradient estimators.",
+        usage: """
+            vae-train [train] --config <config> [--set <key.path=value> ...] [--out <out>] [--list] [--run-index <run-index>] [--jobs <jobs>] [--resume] [--overwrite]
+            vae-train <subcommand>
+            """,
+        discussion: trainingOptionsHelp,
         version: BuildInfo.version,
         subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self],
         defaultSubcommand: Train.self
     )
+
+    /// The default command's options, so `vae-train --help` shows how to train: taken from `train`'s own
+    /// generated help, so the two never disagree.
+    static var trainingOptionsHelp: String {
+        let lines = Train.helpMessage().split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("OPTIONS:") }) else { return "" }
+        let options = lines[(start + 1)...].filter { line in
+            !line.contains("--version") && !line.contains("--help") && !line.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        return "TRAINING OPTIONS (the default command, also `vae-train train`):\n"
+            + options.joined(separator: "\n")
+    }
 }
 
 /// Prints an error the way a user should see it and exits non-zero (no stack trace, no usage dump).

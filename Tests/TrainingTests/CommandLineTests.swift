@@ -85,3 +85,20 @@ final class DataChoiceTests: XCTestCase {
         XCTAssertFalse(DatasetLoader.defaultSearchPaths(for: .mnist, environment: [:]).contains(DatasetLoader.embeddedDirectory))
     }
 }
+
+/// `vae-train --help` shows how to train, not only the subcommand list (issue 11).
+final class HelpTests: XCTestCase {
+    func testTopLevelHelpShowsTheTrainingOptions() throws {
+        for arguments in [["--help"], ["-h"], ["help"]] {
+            let result = try VAETrainBinary.run(arguments, in: NSTemporaryDirectory())
+            XCTAssertEqual(result.status, 0, result.err)
+            let help = result.out
+            for option in ["--config <config>", "--set <key.path=value>", "--out <out>", "--jobs <jobs>", "--resume",
+                           "--list", "--run-index <run-index>", "--overwrite"] {
+                XCTAssertTrue(help.contains("\n  \(option)"), "`vae-train \(arguments[0])` should describe \(option):\n\(help)")
+            }
+            XCTAssertTrue(help.contains("SUBCOMMANDS:") && help.contains("estimators"), help)
+            XCTAssertFalse(help.contains("no-summary"), "internal flags stay hidden")
+        }
+    }
+}
