@@ -10,7 +10,7 @@ all: build
 
 help:
 	@echo "make setup     install system packages (OpenBLAS, LAPACKE, zlib, matplotlib) — idempotent"
-	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data"
+	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data (into runs/)"
 	@echo "make test      run the test suite (release mode: the statistical tests need the speed)"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
 	@echo "make bench     training throughput and step time vs. the sgemm-only ideal"

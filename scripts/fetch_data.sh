@@ -59,8 +59,15 @@ BMNIST_URL=http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/
 
 # --- helpers -----------------------------------------------------------------------------------
 PART_FILES=()
-cleanup() { local f; for f in "${PART_FILES[@]:-}"; do [[ -n "$f" ]] && rm -f -- "$f"; done; }
-trap cleanup EXIT
+# Removes any NAME.part left by an interrupted copy or download. It must not change the exit status:
+# with nothing to remove (a re-run finding every file verified) the old `[[ -n "$f" ]] && rm` form
+# returned 1 from the trap and made the whole script fail. The status is saved and re-raised.
+cleanup() {
+    local f
+    for f in ${PART_FILES[@]+"${PART_FILES[@]}"}; do rm -f -- "$f"; done
+    return 0
+}
+trap 'status=$?; cleanup; exit $status' EXIT
 
 log() { echo "fetch_data: $*" >&2; }
 

@@ -10,6 +10,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case wrongType(path: String, expected: String, found: String)
     case invalidValue(path: String, value: String, requirement: String)
     case estimator(String)
+    /// An estimator option that no estimator of the sweep takes.
+    case optionNotTaken(path: String, estimators: [String], takenBy: [String])
 
     public var description: String {
         switch self {
@@ -19,6 +21,9 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
         case let .wrongType(path, expected, found): return "config key '\(path)' must be \(expected), found \(found)"
         case let .invalidValue(path, value, requirement): return "config key '\(path)' = \(value) is invalid: \(requirement)"
         case let .estimator(message): return "config key 'estimator': \(message)"
+        case let .optionNotTaken(path, estimators, takenBy):
+            let owners = takenBy.isEmpty ? "no estimator has it" : "it is an option of \(takenBy.joined(separator: ", "))"
+            return "config key '\(path)': no estimator of this sweep (\(estimators.joined(separator: ", "))) takes it; \(owners) (`vae-train estimators` lists each one's options)"
         }
     }
 }

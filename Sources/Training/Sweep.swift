@@ -1,6 +1,7 @@
 // Sweeps: any list-valued key in a config is a sweep axis, and the runs are the cartesian product of
 // the axes (e.g. `"estimator": {"name": ["st", "reinmax"]}, "training": {"seed": [1, 2, 3]}` is six
 // runs). Keys whose value is itself a list (hidden sizes) sweep when given a list of lists.
+import Estimators
 import Foundation
 import VAE
 
@@ -9,10 +10,28 @@ public struct PlannedRun: Sendable {
     public let index: Int
     /// Folder name, built from the swept values (`estimator-reinmax_shape-4x24_seed-2`), or "run".
     public let id: String
-    /// The swept keys and their values for this run, in axis order.
+    /// The swept keys and their values for this run, in axis order. An estimator option the run's
+    /// estimator does not take is not among them (it was dropped for this run).
     public let assignments: [(path: String, value: JSON)]
+    /// The estimator options this run got from the config (`estimator.<key>`, sorted), swept or not;
+    /// the sizes the model determines (`input_size`, `code_width`) are not listed.
+    public let estimatorSettings: [(path: String, value: JSON)]
     public let config: RunConfig
     public let json: JSON
+}
+
+extension PlannedRun {
+    /// `run_id  key=value ...`: the swept values, and when the sweep has several estimators, every
+    /// estimator option the run got (an option its estimator does not take is absent).
+    public func listing(in plan: SweepPlan) -> String {
+        var settings = assignments
+        let estimators = Set(plan.runs.map(\.config.estimator.estimator))
+        if estimators.count > 1 {
+            settings += estimatorSettings.filter { setting in !assignments.contains { $0.path == setting.path } }
+        }
+        let text = settings.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
+        return text.isEmpty ? id : "\(id)  \(text)"
+    }
 }
 
 public struct SweepPlan: Sendable {
@@ -21,6 +40,9 @@ public struct SweepPlan: Sendable {
     public let runs: [PlannedRun]
     /// The folder holding every run and summary.csv.
     public let directory: String
+    /// One-line notes on what the plan did with the config: options dropped for estimators that do
+    /// not take them, runs merged because they became identical, `--set` values replacing others.
+    public let notes: [String]
 }
 
 public enum Sweep {
@@ -44,9 +66,11 @@ public enum Sweep {
     public static func plan(json original: JSON, overrides: [String] = [], defaultName: String = "run",
                             outputDirectory: String? = nil) throws -> SweepPlan {
         var json = original
+        var notes: [String] = []
         guard case .object = json else {
             throw ConfigError.wrongType(path: "(top level)", expected: "an object", found: json.typeName)
         }
+        var overridden: [String] = []
         for override in overrides {
             guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
                 throw ConfigError.invalidValue(path: override, value: "", requirement: "--set takes key.path=value")
@@ -55,32 +79,174 @@ public enum Sweep {
             guard path.split(separator: ".").first.map(String.init).map(RunConfig.sections.contains) == true else {
                 throw ConfigError.unknownKey(path: path, allowed: RunConfig.sections)
             }
-            json.set(path, to: JSON.parseLoose(String(override[override.index(after: eq)...])))
+            let value = JSON.parseLoose(String(override[override.index(after: eq)...]))
+            try giveLatentShapePrecedence(&json, setting: path, to: value, notes: &notes)
+            json.set(path, to: value)
+            overridden.append(path)
         }
+        // Every key is checked before anything expands: an empty list would silently make zero runs.
+        try rejectEmptyLists(json, path: "")
         let axes = collectAxes(json, prefix: "")
-        var runs: [PlannedRun] = []
         let total = axes.reduce(1) { $0 * $1.values.count }
-        let ids = runIDs(axes)
+
+        // Expand the cartesian product (last axis fastest).
+        var candidates: [(picks: [Int], json: JSON)] = []
         for index in 0..<total {
             var runJSON = json
             var remainder = index
-            var assignments: [(String, JSON)] = []
-            // Last axis varies fastest.
             var picks = [Int](repeating: 0, count: axes.count)
             for a in stride(from: axes.count - 1, through: 0, by: -1) {
                 picks[a] = remainder % axes[a].values.count
                 remainder /= axes[a].values.count
             }
-            for (a, axis) in axes.enumerated() {
-                runJSON.set(axis.path, to: axis.values[picks[a]])
-                assignments.append((axis.path, axis.values[picks[a]]))
-            }
+            for (a, axis) in axes.enumerated() { runJSON.set(axis.path, to: axis.values[picks[a]]) }
+            candidates.append((picks, runJSON))
+        }
+
+        // Options apply only to the estimators that take them.
+        let nameWasSet = overridden.contains { $0 == "estimator" || $0 == "estimator.name" }
+        let fileEstimators = estimatorNames(in: original)
+        var filter = EstimatorOptionFilter(sweepEstimators: Set(candidates.compactMap { estimatorName(of: $0.json) }),
+                                           configEstimators: nameWasSet ? fileEstimators : [],
+                                           optionsSetOnCommandLine: Set(overridden.filter { $0.hasPrefix("estimator.") }.map { String($0.dropFirst("estimator.".count)) }))
+        for c in candidates.indices { try filter.apply(to: &candidates[c].json) }
+        notes += filter.notes
+
+        // Decode every run; runs that became identical (the same resolved config) are one run.
+        let ids = runIDs(axes)
+        var runs: [PlannedRun] = []
+        var seen: [String: Int] = [:]
+        for (picks, runJSON) in candidates {
             let config = try RunConfig(json: runJSON, defaultName: defaultName)
-            runs.append(PlannedRun(index: index, id: ids(picks), assignments: assignments, config: config, json: config.json))
+            let resolved = config.json
+            let key = resolved.serialized(pretty: false)
+            if seen[key] != nil { continue }
+            // An axis whose key was dropped for this run (an option its estimator does not take) is not
+            // one of its settings, and does not name its folder.
+            let present = axes.indices.filter { runJSON.value(at: axes[$0].path) != nil }
+            let assignments = present.map { (path: axes[$0].path, value: axes[$0].values[picks[$0]]) }
+            var estimatorSettings: [(path: String, value: JSON)] = []
+            if case let .object(options)? = runJSON["estimator"] {
+                for k in options.keys.sorted() where k != "name" && options[k] != .null {
+                    estimatorSettings.append(("estimator.\(k)", options[k]!))
+                }
+            }
+            let id = ids(picks, Set(present))
+            if let clash = runs.first(where: { $0.id == id }) {
+                throw ConfigError.invalidValue(path: assignments.map(\.path).joined(separator: ", "), value: id,
+                    requirement: "runs \(clash.index) and \(runs.count) would share the folder '\(id)' but differ; make the swept values distinguishable")
+            }
+            seen[key] = runs.count
+            runs.append(PlannedRun(index: runs.count, id: id, assignments: assignments,
+                                   estimatorSettings: estimatorSettings, config: config, json: resolved))
+        }
+        if runs.count < candidates.count {
+            notes.append("\(candidates.count - runs.count) run(s) became identical to another and were merged (\(candidates.count) -> \(runs.count) runs)")
         }
         let name = runs.first?.config.name ?? defaultName
         let directory = outputDirectory ?? ((runs.first?.config.output.directory ?? "results") as NSString).appendingPathComponent(name)
-        return SweepPlan(name: name, axes: axes, runs: runs, directory: directory)
+        return SweepPlan(name: name, axes: axes, runs: runs, directory: directory, notes: notes)
+    }
+
+    // MARK: - Estimator options
+
+    /// The estimator name of one run's JSON, if it is a string.
+    static func estimatorName(of json: JSON) -> String? {
+        if case let .string(name)? = json.value(at: "estimator.name") { return name }
+        return nil
+    }
+
+    /// The estimator names a config mentions, swept (a list, or a list of estimator objects) or not.
+    static func estimatorNames(in json: JSON) -> Set<String> {
+        var names: Set<String> = []
+        func visit(_ node: JSON?) {
+            switch node {
+            case let .string(name)?: names.insert(name)
+            case let .array(items)?: items.forEach(visit)
+            case let .object(object)?: visit(object["name"])
+            default: break
+            }
+        }
+        visit(json["estimator"])
+        return names
+    }
+
+    /// Drops, run by run, the estimator options the run's estimator does not take, when another
+    /// estimator of the sweep takes them (or, after `--set estimator.name=...`, when the config's own
+    /// estimator did). An option nobody takes stays an error.
+    struct EstimatorOptionFilter {
+        let sweepEstimators: Set<String>
+        /// The config file's estimators when `--set` replaced the name; empty otherwise.
+        let configEstimators: Set<String>
+        let optionsSetOnCommandLine: Set<String>
+        /// option -> estimators it was dropped for
+        private(set) var dropped: [String: Set<String>] = [:]
+        /// options of the config's replaced estimator, dropped for the `--set` one
+        private(set) var droppedFromConfig: [String: Set<String>] = [:]
+
+        init(sweepEstimators: Set<String>, configEstimators: Set<String>, optionsSetOnCommandLine: Set<String>) {
+            self.sweepEstimators = sweepEstimators
+            self.configEstimators = configEstimators
+            self.optionsSetOnCommandLine = optionsSetOnCommandLine
+        }
+
+        static func takers(of key: String, among names: Set<String>) -> [String] {
+            names.filter { (try? EstimatorRegistry.descriptor(named: $0))?.optionKeys.contains(key) == true }.sorted()
+        }
+
+        mutating func apply(to json: inout JSON) throws {
+            guard case var .object(options)? = json["estimator"], case let .string(name)? = options["name"],
+                  let descriptor = try? EstimatorRegistry.descriptor(named: name) else { return }  // decoding reports it
+            for key in options.keys.sorted() where key != "name" && options[key] != .null && !descriptor.optionKeys.contains(key) {
+                if !Self.takers(of: key, among: sweepEstimators).isEmpty {
+                    dropped[key, default: []].insert(name)
+                } else if !optionsSetOnCommandLine.contains(key), !Self.takers(of: key, among: configEstimators).isEmpty {
+                    droppedFromConfig[key, default: []].insert(name)
+                } else {
+                    throw ConfigError.optionNotTaken(path: "estimator.\(key)", estimators: sweepEstimators.sorted(),
+                                                     takenBy: Self.takers(of: key, among: Set(EstimatorRegistry.names)))
+                }
+                options[key] = nil
+            }
+            json.set("estimator", to: .object(options))
+        }
+
+        var notes: [String] {
+            var lines: [String] = []
+            for key in droppedFromConfig.keys.sorted() {
+                let owners = Self.takers(of: key, among: configEstimators).joined(separator: ", ")
+                lines.append("estimator.\(key) in the config is an option of \(owners), not of \(droppedFromConfig[key]!.sorted().joined(separator: ", ")) (--set estimator.name); dropped")
+            }
+            for key in dropped.keys.sorted() {
+                lines.append("estimator.\(key) applies to \(Self.takers(of: key, among: sweepEstimators).joined(separator: ", ")) only; dropped for the runs of \(dropped[key]!.sorted().joined(separator: ", "))")
+            }
+            return lines
+        }
+    }
+
+    // MARK: - Validation before expansion
+
+    /// An empty list anywhere would make a sweep of no runs, and leave the keys under it unchecked.
+    static func rejectEmptyLists(_ json: JSON, path: String) throws {
+        switch json {
+        case let .object(object):
+            for key in object.keys.sorted() {
+                try rejectEmptyLists(object[key]!, path: path.isEmpty ? key : "\(path).\(key)")
+            }
+        case let .array(items):
+            if listValuedKeys.contains(path) {
+                // A hidden-size list is a value ([] = no hidden layers, checked by the decoder); only
+                // a list of lists is an axis, and it must not be empty.
+                return
+            }
+            guard !items.isEmpty else {
+                throw ConfigError.invalidValue(path: path, value: "[]",
+                    requirement: "an empty list is a sweep axis with no values (it would make no runs); give at least one value")
+            }
+            for (i, item) in items.enumerated() { try rejectEmptyLists(item, path: "\(path)[\(i)]") }
+        default:
+            return
+        }
     }
 
     static func collectAxes(_ json: JSON, prefix: String) -> [(path: String, values: [JSON])] {
@@ -122,6 +288,12 @@ public enum Sweep {
                                            requirement: "give either latent.shape or latent.variables/classes, not both")
         }
         guard case var .object(latent)? = json["latent"] else { return json }
+        // The shape names the family too ("200" is Bernoulli); a family that says otherwise is a mistake.
+        if case let .string(family)? = latent["family"], family != spec.family.rawValue {
+            throw ConfigError.invalidValue(path: "latent.shape", value: "\"\(text)\"",
+                                           requirement: "is a \(spec.family.rawValue) shape but latent.family is \"\(family)\"")
+        }
+        if latent["family"] == nil || latent["family"] == .null { latent["family"] = .string(spec.family.rawValue) }
         latent["shape"] = nil
         latent["variables"] = .number(Double(spec.variables))
         if spec.family == .categorical { latent["classes"] = .number(Double(spec.classes)) }
@@ -129,18 +301,47 @@ public enum Sweep {
         return out
     }
 
-    /// Readable, unique folder names from the swept values.
-    static func runIDs(_ axes: [(path: String, values: [JSON])]) -> ([Int]) -> String {
+    /// `--set latent.shape=...` over a config giving `latent.variables/classes` (or the reverse): the
+    /// later source wins, with a note, instead of the "not both" error a single source gets.
+    static func giveLatentShapePrecedence(_ json: inout JSON, setting path: String, to value: JSON, notes: inout [String]) throws {
+        guard case var .object(latent)? = json["latent"] else { return }
+        let given = { (key: String) -> JSON? in latent[key].flatMap { $0 == .null ? nil : $0 } }
+        switch path {
+        case "latent.shape":
+            let replaced = ["variables", "classes"].compactMap { key in given(key).map { "latent.\(key)=\($0)" } }
+            guard !replaced.isEmpty else { return }
+            latent["variables"] = nil
+            latent["classes"] = nil
+            notes.append("--set latent.shape=\(value.description) replaces \(replaced.joined(separator: ", ")) given before it")
+        case "latent.variables", "latent.classes":
+            guard let shape = given("shape") else { return }
+            guard case let .string(text) = shape, let spec = LatentSpec(shape: text) else {
+                throw ConfigError.invalidValue(path: path, value: value.description,
+                    requirement: "latent.shape \(shape.description) is given before it (a sweep axis or not a shape); change it with --set latent.shape=... instead")
+            }
+            // Keep the part of the shape this --set does not replace.
+            latent["shape"] = nil
+            latent["variables"] = .number(Double(spec.variables))
+            if spec.family == .categorical { latent["classes"] = .number(Double(spec.classes)) }
+            if given("family") == nil { latent["family"] = .string(spec.family.rawValue) }
+            notes.append("--set \(path)=\(value.description) replaces that part of latent.shape \(shape.description) given before it")
+        default:
+            return
+        }
+        json.set("latent", to: .object(latent))
+    }
+
+    /// Readable, unique folder names from the swept values; `present` are the axes that apply to the run
+    /// (an estimator option dropped for the run's estimator does not name its folder).
+    static func runIDs(_ axes: [(path: String, values: [JSON])]) -> ([Int], Set<Int>) -> String {
         let labels = axes.map { axis -> String in
             let last = String(axis.path.split(separator: ".").last!)
             let clash = axes.filter { $0.path.split(separator: ".").last.map(String.init) == last }.count > 1
             return clash ? axis.path.replacingOccurrences(of: ".", with: "-") : (last == "name" ? String(axis.path.split(separator: ".").first!) : last)
         }
-        return { picks in
-            guard !axes.isEmpty else { return "run" }
-            return zip(labels, zip(axes, picks)).map { label, pair in
-                "\(label)-\(slug(pair.0.values[pair.1]))"
-            }.joined(separator: "_")
+        return { picks, present in
+            let parts = axes.indices.filter(present.contains).map { "\(labels[$0])-\(slug(axes[$0].values[picks[$0]]))" }
+            return parts.isEmpty ? "run" : parts.joined(separator: "_")
         }
     }
 

@@ -3,17 +3,37 @@
 import Foundation
 
 public enum SweepRunner {
-    /// Runs the selected runs of `plan` in this process.
-    public static func runSequentially(_ plan: SweepPlan, indices: [Int]? = nil, resume: Bool,
+    /// Runs the selected runs of `plan` in this process. Every selected run's folder is checked first,
+    /// so a sweep stops before training anything if one of them holds a run it must not overwrite.
+    public static func runSequentially(_ plan: SweepPlan, indices: [Int]? = nil, resume: Bool, overwrite: Bool = false,
                                        log: @escaping (String) -> Void = { print($0) }) throws {
-        for index in indices ?? Array(plan.runs.indices) {
-            guard plan.runs.indices.contains(index) else { throw TrainingError.runIndex(index, count: plan.runs.count) }
+        let selected = indices ?? Array(plan.runs.indices)
+        for index in selected where !plan.runs.indices.contains(index) { throw TrainingError.runIndex(index, count: plan.runs.count) }
+        try checkRunFolders(plan, indices: selected, resume: resume, overwrite: overwrite)
+        for index in selected {
             let run = plan.runs[index]
             log("run \(index + 1)/\(plan.runs.count): \(run.id)")
             let trainer = try Trainer(config: run.config, directory: directory(of: run, in: plan), log: log)
-            try trainer.run(resume: resume)
+            try trainer.run(resume: resume, overwrite: overwrite)
         }
         try writeSummary(plan)
+    }
+
+    /// Throws the first run folder's `RunFolderError` (with how many others conflict) if any of the
+    /// selected runs' folders holds a run that `resume`/`overwrite` do not allow replacing or continuing.
+    public static func checkRunFolders(_ plan: SweepPlan, indices: [Int]? = nil, resume: Bool, overwrite: Bool) throws {
+        var conflicts: [RunFolderError] = []
+        for index in indices ?? Array(plan.runs.indices) where plan.runs.indices.contains(index) {
+            let run = plan.runs[index]
+            do {
+                _ = try RunFolder.decide(directory: directory(of: run, in: plan), config: run.config, resume: resume, overwrite: overwrite)
+            } catch let error as RunFolderError {
+                conflicts.append(error)
+            }
+        }
+        guard let first = conflicts.first else { return }
+        if conflicts.count == 1 { throw first }
+        throw SweepFolderError(first: first, count: conflicts.count)
     }
 
     /// Runs every run as a child process (`executable` with `arguments` plus `--run-index i --resume`),
@@ -94,5 +114,14 @@ public enum SweepRunner {
         let path = (plan.directory as NSString).appendingPathComponent("summary.csv")
         try writeAtomically(Data(text.utf8), to: path)
         return path
+    }
+}
+
+/// Several run folders of a sweep hold runs with a different config: the first one in full, and the count.
+public struct SweepFolderError: Error, CustomStringConvertible {
+    public let first: RunFolderError
+    public let count: Int
+    public var description: String {
+        "\(count) run folders of this sweep hold runs with a different configuration; nothing was started. The first:\n\(first)"
     }
 }

@@ -78,25 +78,44 @@ public final class Trainer {
         streams = RunStreams(seed: config.training.seed)
     }
 
+    /// The data set the config names, from `data.directory` or the default search. Nothing is
+    /// substituted: the embedded 10k subset is read only when `data.directory` names it, and a data
+    /// set that is not found is an error listing where it looked and how to get it.
     static func loadData(_ data: DataConfig) throws -> (Dataset, Dataset) {
         let paths = data.directory.map { [$0] }
-        let train = try DatasetLoader.load(data.dataset, split: .train, searchPaths: paths, limit: data.trainLimit)
-        let eval = try DatasetLoader.load(data.dataset, split: data.evaluationSplit, searchPaths: paths, limit: data.testLimit)
-        return (train, eval)
+        do {
+            let train = try DatasetLoader.load(data.dataset, split: .train, searchPaths: paths, limit: data.trainLimit)
+            let eval = try DatasetLoader.load(data.dataset, split: data.evaluationSplit, searchPaths: paths, limit: data.testLimit)
+            return (train, eval)
+        } catch let error as DataError {
+            guard case let .datasetNotFound(kind, _) = error, kind == .mnist, data.directory == nil else { throw error }
+            throw TrainingError.data("\(error)\nFor a quick run on the committed 10,000-image subset instead, set "
+                + "data.directory to \"\(DatasetLoader.embeddedDirectory)\" (as configs/quickstart.json does).")
+        }
     }
 
     // MARK: - Running
 
     /// Trains to `config.training.epochs`, continuing from the checkpoint when `resume` is set and one
-    /// exists. Writes config.json, metrics.csv and checkpoint.bin in `directory`.
+    /// exists. Writes config.json, metrics.csv and checkpoint.bin in `directory`. A folder holding a run
+    /// with a different config is an error (`RunFolderError`) unless `overwrite` is set; see `RunFolder`.
     @discardableResult
-    public func run(resume: Bool = false) throws -> [EpochMetrics] {
+    public func run(resume: Bool = false, overwrite: Bool = false) throws -> [EpochMetrics] {
         BLASInfo.setThreads(config.training.threads)
         reduceAllocatorChurn()
+        let decision = try RunFolder.decide(directory: directory, config: config, resume: resume, overwrite: overwrite)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if resume, FileManager.default.fileExists(atPath: checkpointPath) {
-            try restore()
-            log("resuming \(directory) after epoch \(epoch)")
+        switch decision {
+        case .start:
+            break
+        case .overwrite:
+            try RunFolder.clear(directory)
+            log("overwriting the run with a different configuration in \(directory) (--overwrite)")
+        case .resume:
+            if FileManager.default.fileExists(atPath: checkpointPath) {
+                try restore()
+                log("resuming \(directory) after epoch \(epoch)")
+            }
         }
         try writeResolvedConfig()
         log("data: \(trainSet.count) training examples from \(trainSet.source), \(evalSet.count) evaluation examples from \(evalSet.source)")
@@ -317,8 +336,8 @@ public final class Trainer {
         json.set("provenance.blas", to: .string(BuildInfo.blas))
         json.set("provenance.blas_threads", to: .number(Double(config.training.threads)))
         json.set("provenance.version", to: .string(BuildInfo.version))
-        // Which files were actually read: the default search falls back to the embedded subset when
-        // full MNIST has not been fetched, and a reader of the results must be able to tell.
+        // Which files were actually read (full data found by the search, or the directory the config
+        // names, e.g. the embedded subset), so a reader of the results can tell.
         json.set("provenance.train_data", to: .string("\(trainSet.source) (\(trainSet.count) examples)"))
         json.set("provenance.evaluation_data", to: .string("\(evalSet.source) (\(evalSet.count) examples)"))
         try writeAtomically(Data((json.serialized() + "\n").utf8), to: configPath)
@@ -346,7 +365,7 @@ public final class Trainer {
         let (header, tensors) = try Checkpoint.read(from: checkpointPath)
         guard RunConfig.resumable(header.configJSON, config.json) else {
             throw TrainingError.checkpoint(path: checkpointPath,
-                reason: "it was written by a different configuration; use another --out folder or delete it")
+                reason: "it was written by a different configuration; use another --out folder, or --overwrite to replace it")
         }
         guard tensors.map(\.shape) == stateTensors.map(\.shape), let restored = RunStreams(header.streams) else {
             throw TrainingError.checkpoint(path: checkpointPath, reason: "its contents do not match this model")

@@ -51,7 +51,11 @@ struct BenchCommand: ParsableCommand {
                     }
                 }
             }
-            let train = try DatasetLoader.load(.mnist, split: .train, limit: 2000)
+            // Step time does not depend on which images are fed, so the bench (unlike a training run)
+            // falls back to the committed subset explicitly when full MNIST is absent; it prints which.
+            let train = try DatasetLoader.load(.mnist, split: .train,
+                                               searchPaths: DatasetLoader.defaultSearchPaths(for: .mnist) + [DatasetLoader.embeddedDirectory],
+                                               limit: 2000)
             print("data: \(train.source.isEmpty ? train.name : train.source)")
             let rows = try Benchmark.run(latents: specs, estimators: settings, steps: steps, data: (train, train), threads: threads)
             if let csv {

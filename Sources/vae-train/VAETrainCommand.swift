@@ -9,10 +9,27 @@ struct VAETrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vae-train",
         abstract: "Train discrete-latent VAEs and compare gradient estimators.",
+        usage: """
+            vae-train [train] --config <config> [--set <key.path=value> ...] [--out <out>] [--list] [--run-index <run-index>] [--jobs <jobs>] [--resume] [--overwrite]
+            vae-train <subcommand>
+            """,
+        discussion: trainingOptionsHelp,
         version: BuildInfo.version,
         subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self],
         defaultSubcommand: Train.self
     )
+
+    /// The default command's options, so `vae-train --help` shows how to train: taken from `train`'s own
+    /// generated help, so the two never disagree.
+    static var trainingOptionsHelp: String {
+        let lines = Train.helpMessage().split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("OPTIONS:") }) else { return "" }
+        let options = lines[(start + 1)...].filter { line in
+            !line.contains("--version") && !line.contains("--help") && !line.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        return "TRAINING OPTIONS (the default command, also `vae-train train`):\n"
+            + options.joined(separator: "\n")
+    }
 }
 
 /// Prints an error the way a user should see it and exits non-zero (no stack trace, no usage dump).
@@ -43,8 +60,11 @@ struct Train: ParsableCommand {
     @Option(help: "Run this many runs in parallel as separate processes.")
     var jobs: Int = 1
 
-    @Flag(help: "Continue from checkpoints; finished runs are skipped.")
+    @Flag(help: "Continue from checkpoints; finished runs are skipped (the epoch count may be raised to extend runs).")
     var resume = false
+
+    @Flag(help: "Replace runs whose folders hold a run with a different config (refused otherwise).")
+    var overwrite = false
 
     @Flag(help: .hidden)
     var noSummary = false
@@ -54,26 +74,28 @@ struct Train: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
             let plan = try Sweep.plan(configPath: config, overrides: overrides, outputDirectory: out)
+            // Notes go to stderr: scripts parse the --list output on stdout.
+            for note in plan.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             if list {
                 print("\(plan.runs.count) run(s) in \(plan.directory):")
-                for run in plan.runs {
-                    let settings = run.assignments.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
-                    print("  [\(run.index)] \(run.id)\(settings.isEmpty ? "" : "  \(settings)")")
-                }
+                for run in plan.runs { print("  [\(run.index)] \(run.listing(in: plan))") }
                 return
             }
             if let runIndex {
                 guard plan.runs.indices.contains(runIndex) else { throw TrainingError.runIndex(runIndex, count: plan.runs.count) }
                 let run = plan.runs[runIndex]
                 let trainer = try Trainer(config: run.config, directory: SweepRunner.directory(of: run, in: plan))
-                try trainer.run(resume: resume)
+                try trainer.run(resume: resume, overwrite: overwrite)
                 if !noSummary { try SweepRunner.writeSummary(plan) }
             } else if jobs > 1 {
+                // Checked here with the user's flags, before any child starts (children always resume).
+                try SweepRunner.checkRunFolders(plan, resume: resume, overwrite: overwrite)
                 var arguments = ["train", "--config", config] + overrides.flatMap { ["--set", $0] }
                 arguments += ["--out", plan.directory]
+                if overwrite { arguments.append("--overwrite") }
                 try SweepRunner.runInParallel(plan, jobs: jobs, executable: executablePath(), arguments: arguments)
             } else {
-                try SweepRunner.runSequentially(plan, resume: resume)
+                try SweepRunner.runSequentially(plan, resume: resume, overwrite: overwrite)
             }
             if !noSummary { print("summary: \((plan.directory as NSString).appendingPathComponent("summary.csv"))") }
         } catch let error as ExitCode {

@@ -109,6 +109,39 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try plan(#"{"latent": {"shape": "4by24"}}"#)) { XCTAssertTrue("\($0)".contains("latent.shape")) }
     }
 
+    /// An empty list is an axis with no values: it used to make a sweep of no runs that exited 0 with
+    /// the keys under it never checked. It is an error naming the key, wherever it is.
+    func testEmptyListIsAnErrorNamingTheKey() throws {
+        func assertEmptyListError(_ text: String, overrides: [String] = [], key: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertThrowsError(try plan(text, overrides: overrides), file: file, line: line) { error in
+                XCTAssertTrue("\(error)".contains("'\(key)'") && "\(error)".contains("empty list"), "\(error)", file: file, line: line)
+            }
+        }
+        assertEmptyListError(#"{"estimator": {"name": []}}"#, key: "estimator.name")
+        assertEmptyListError(#"{"estimator": {"name": [], "tempreature": 1}}"#, key: "estimator.name")
+        assertEmptyListError(#"{"training": {"seed": []}, "estimator": {"name": ["st", "reinforce"]}}"#, key: "training.seed")
+        assertEmptyListError(#"{"estimator": []}"#, key: "estimator")
+        assertEmptyListError(#"{"estimator": [{"name": "st", "temperature": []}]}"#, key: "estimator[0].temperature")
+        assertEmptyListError("{}", overrides: ["training.seed=[]"], key: "training.seed")
+        // An empty hidden-size list in an axis is a value, which an mlp rejects by name.
+        XCTAssertThrowsError(try plan(#"{"model": {"encoder_hidden": [[64], []]}}"#)) {
+            XCTAssertTrue("\($0)".contains("model.encoder_hidden"), "\($0)")
+        }
+        // An empty hidden-size list is a value (no hidden layers), valid for a linear model.
+        let linear = try plan(#"{"model": {"type": "linear", "encoder_hidden": [], "decoder_hidden": []}, "latent": {"shape": "20"}}"#)
+        XCTAssertEqual(linear.runs.count, 1)
+    }
+
+    /// Every run's keys are validated when the sweep is planned, before any run starts.
+    func testEveryRunIsValidatedBeforeAnythingRuns() {
+        XCTAssertThrowsError(try plan(#"{"estimator": [{"name": "st"}, {"name": "st", "tempreature": 1}]}"#)) {
+            XCTAssertTrue("\($0)".contains("tempreature"), "\($0)")
+        }
+        XCTAssertThrowsError(try plan(#"{"training": {"seed": [1, 2, -3]}}"#)) {
+            XCTAssertTrue("\($0)".contains("training.seed"), "\($0)")
+        }
+    }
+
     func testMissingAndMalformedConfigFiles() {
         XCTAssertThrowsError(try Sweep.plan(configPath: "/nonexistent/x.json")) { XCTAssertTrue("\($0)".contains("no such file")) }
         let path = NSTemporaryDirectory() + "bad-\(UUID()).json"

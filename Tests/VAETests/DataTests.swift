@@ -418,7 +418,8 @@ final class DataTests: XCTestCase {
     func testDefaultSearchPaths() {
         let env = ["DISCRETEGRAD_DATA": "/srv/data"]
         XCTAssertEqual(DatasetLoader.defaultSearchPaths(for: .mnist, environment: env),
-                       ["/srv/data/mnist", "data/mnist", "data/embedded", "../shared/data/mnist"])
+                       ["/srv/data/mnist", "data/mnist", "../shared/data/mnist"],
+                       "the embedded subset is used only when a config names it, never as a fallback")
         XCTAssertEqual(DatasetLoader.defaultSearchPaths(for: .binarizedMNIST, environment: [:]),
                        ["data/binarized_mnist", "../shared/data/binarized_mnist"])
         XCTAssertEqual(DatasetLoader.defaultSearchPaths(for: .fashionMNIST, environment: [:]).last,

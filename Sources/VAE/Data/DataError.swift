@@ -82,7 +82,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return """
                 data set '\(kind.rawValue)' not found; looked for \(kind.requiredFilesSummary) in:
                 \(list)
-                Run `make data` (or scripts/fetch_data.sh \(kind.rawValue)) to fetch it, \
+                \(kind == .fashionMNIST
+                    ? "Install it with `apt-get install dataset-fashion-mnist`, or put the files in data/fashion_mnist/, "
+                    : "Run `make data` (or scripts/fetch_data.sh \(kind.rawValue)) to fetch it, ")\
                 or set DISCRETEGRAD_DATA to a directory containing \(kind.rawValue)/.
                 """
         }

@@ -45,7 +45,8 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     }
 
     var requiredFilesSummary: String {
-        splits.flatMap { fileNames(for: $0).map { $0[0] + "[.gz]" } }.joined(separator: ", ")
+        // Each list is [name.gz, name, ...]: show the plain name once, with the optional suffix.
+        splits.flatMap { fileNames(for: $0).map { $0[1] + "[.gz]" } }.joined(separator: ", ")
     }
 
     private func withGz(_ names: [String]) -> [String] {
@@ -178,12 +179,16 @@ public enum DatasetLoader {
         }
     }
 
+    /// The committed 10k/2k MNIST subset (relative to the checkout). It is never a fallback for full
+    /// MNIST: a run uses it only when its config names this directory (`data.directory`), so results
+    /// are never silently computed on a sixth of the data.
+    public static let embeddedDirectory = "data/embedded"
+
     /// Default search order, first hit wins:
     /// 1. `$DISCRETEGRAD_DATA/<kind>` (explicit user choice),
     /// 2. `data/<kind>` (full data fetched by `make data`),
-    /// 3. `data/embedded` (the committed 10k/2k MNIST subset, so a fresh clone runs; MNIST only),
-    /// 4. `../shared/data/<kind>` (a shared read-only copy next to the checkout),
-    /// 5. for Fashion-MNIST, Debian's `/usr/share/datasets/fashion-mnist`.
+    /// 3. `../shared/data/<kind>` (a shared read-only copy next to the checkout),
+    /// 4. for Fashion-MNIST, Debian's `/usr/share/datasets/fashion-mnist`.
     /// Relative paths are relative to the current directory.
     public static func defaultSearchPaths(for kind: DatasetKind,
                                           environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
@@ -192,7 +197,6 @@ public enum DatasetLoader {
             paths.append((root as NSString).appendingPathComponent(kind.directoryName))
         }
         paths.append("data/\(kind.directoryName)")
-        if kind == .mnist { paths.append("data/embedded") }
         paths.append("../shared/data/\(kind.directoryName)")
         if kind == .fashionMNIST { paths.append(debianFashionMNISTDirectory) }
         return paths

@@ -1,0 +1,91 @@
+import Foundation
+import Training
+import VAE
+import XCTest
+
+/// The set-up commands: `make data` (scripts/fetch_data.sh) and `make run` (configs/quickstart.json).
+final class SetupTests: XCTestCase {
+    static let root = TrainerTests.root
+
+    /// Runs a copy of scripts/fetch_data.sh in a scratch "checkout", so data/ of the real one is untouched.
+    func fetch(_ arguments: [String], in scratch: String) throws -> (status: Int32, output: String) {
+        let scripts = scratch + "/scripts"
+        try FileManager.default.createDirectory(atPath: scripts, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: scripts + "/fetch_data.sh") {
+            try FileManager.default.copyItem(atPath: Self.root.path + "/scripts/fetch_data.sh", toPath: scripts + "/fetch_data.sh")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [scripts + "/fetch_data.sh"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["MNIST_SRC"] = nil
+        environment["BINARIZED_MNIST_SRC"] = nil
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func scratchDirectory() -> String {
+        let path = NSTemporaryDirectory() + "dg-fetch-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    /// A local copy of the full data set to fetch from (the shared copy next to the checkout, or
+    /// $DISCRETEGRAD_DATA); the test is skipped where there is none.
+    func localSource(_ kind: DatasetKind) throws -> String {
+        var candidates = [Self.root.path + "/../shared/data/\(kind.rawValue)", Self.root.path + "/data/\(kind.rawValue)"]
+        if let env = ProcessInfo.processInfo.environment[DatasetLoader.environmentVariable] { candidates.insert(env + "/\(kind.rawValue)", at: 0) }
+        guard let found = DatasetLoader.locate(kind, searchPaths: candidates) else {
+            throw XCTSkip("no local copy of \(kind.rawValue) to fetch from")
+        }
+        return found
+    }
+
+    /// `make data` run again: every file is there and verified, nothing to do, exit 0 (it exited 1
+    /// because the EXIT trap's empty `.part` loop returned 1).
+    func testFetchingAgainSucceeds() throws {
+        for kind in [DatasetKind.mnist, .binarizedMNIST] {
+            let source = try localSource(kind)
+            let scratch = scratchDirectory()
+            let first = try fetch([kind.rawValue, source], in: scratch)
+            XCTAssertEqual(first.status, 0, first.output)
+            let again = try fetch([kind.rawValue, source], in: scratch)
+            XCTAssertEqual(again.status, 0, again.output)
+            XCTAssertTrue(again.output.contains("nothing to do"), again.output)
+            // Without a source too: the files in place are verified, no download is attempted.
+            let bare = try fetch([kind.rawValue], in: scratch)
+            XCTAssertEqual(bare.status, 0, bare.output)
+        }
+    }
+
+    /// A source without the files fails with exit 1, says what it tried, and leaves no partial file.
+    func testFetchingFromAnEmptySourceFailsClearly() throws {
+        let scratch = scratchDirectory()
+        let empty = scratch + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let result = try fetch(["mnist", empty], in: scratch)
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("could neither find nor download mnist") && result.output.contains(empty), result.output)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: scratch + "/data/mnist")) ?? []
+        XCTAssertEqual(left, [], "no file, partial or not: \(left)")
+        XCTAssertEqual(try fetch(["fashion"], in: scratch).status, 2, "unknown kind: usage")
+    }
+
+    /// `make run` trains configs/quickstart.json; its output must be a folder git ignores.
+    func testQuickstartWritesWhereGitIgnores() throws {
+        let plan = try Sweep.plan(configPath: Self.root.path + "/configs/quickstart.json")
+        let top = try XCTUnwrap(plan.directory.split(separator: "/").first.map(String.init))
+        XCTAssertEqual(top, "runs")
+        let ignore = try String(contentsOfFile: Self.root.path + "/.gitignore", encoding: .utf8)
+        let lines = ignore.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertTrue(lines.contains("/\(top)/") || lines.contains("\(top)/"), ".gitignore must ignore \(top)/")
+        let makefile = try String(contentsOfFile: Self.root.path + "/Makefile", encoding: .utf8)
+        XCTAssertTrue(makefile.contains("CONFIG     ?= configs/quickstart.json"), "make run trains quickstart")
+    }
+}
