@@ -65,11 +65,23 @@ extension Float: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        guard let vectorised = op.vectorised else { return unaryKernel(op, x, y, count) }
+        guard let vectorised = op.vectorised else {
+            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) {
+                unaryKernel(op, x + $0.lowerBound, y + $0.lowerBound, $0.count)
+            }
+        }
         Parallel.forEachChunk(count) { dg_unary_f32(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
+        // Large same-shape operands (the K-sample estimators' tensors) split across threads; below
+        // `Parallel.minimumCheapChunk` per thread the dispatch costs more than these cheap loops save.
+        let count = shape.reduce(1, *)
+        if Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk, aStrides == bStrides, aStrides == contiguousStrides(shape) {
+            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
+                binaryKernel(op, a + r.lowerBound, [1], b + r.lowerBound, [1], out + r.lowerBound, [r.count])
+            }
+        }
         binaryKernel(op, a, aStrides, b, bStrides, out, shape)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Float>, _ strides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
@@ -135,11 +147,23 @@ extension Double: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
-        guard let vectorised = op.vectorised else { return unaryKernel(op, x, y, count) }
+        guard let vectorised = op.vectorised else {
+            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) {
+                unaryKernel(op, x + $0.lowerBound, y + $0.lowerBound, $0.count)
+            }
+        }
         Parallel.forEachChunk(count) { dg_unary_f64(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
+        // Large same-shape operands (the K-sample estimators' tensors) split across threads; below
+        // `Parallel.minimumCheapChunk` per thread the dispatch costs more than these cheap loops save.
+        let count = shape.reduce(1, *)
+        if Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk, aStrides == bStrides, aStrides == contiguousStrides(shape) {
+            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
+                binaryKernel(op, a + r.lowerBound, [1], b + r.lowerBound, [1], out + r.lowerBound, [r.count])
+            }
+        }
         binaryKernel(op, a, aStrides, b, bStrides, out, shape)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Double>, _ strides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {

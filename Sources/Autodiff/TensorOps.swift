@@ -317,3 +317,4 @@ extension Tensor {
         return out
     }
 }
+

@@ -173,12 +173,13 @@ SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
             }                                                                                           \
         }                                                                                               \
     }                                                                                                   \
-    __attribute__((target(TARGET))) static void adam_##SUF(T *p, const T *g, T *m, T *v, long n,       \
+    __attribute__((target(TARGET))) static int adam_##SUF(T *p, const T *g, T *m, T *v, long n,        \
                                                            T stepSize, T beta1, T beta2, T invSqrtBias2, T eps) { \
         const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
         const V_##SUF b1v = splat_##SUF(beta1), b2v = splat_##SUF(beta2), c1v = splat_##SUF(c1),        \
                       c2v = splat_##SUF(c2), sv = splat_##SUF(stepSize), iv = splat_##SUF(invSqrtBias2), \
                       ev = splat_##SUF(eps);                                                           \
+        V_##SUF finite = splat_##SUF(0);  /* g·0: NaN exactly where g is NaN or ±inf */                 \
         long i = 0;                                                                                     \
         for (; i + W <= n; i += W) {                                                                    \
             V_##SUF gi = load_##SUF(g + i);                                                             \
@@ -187,18 +188,24 @@ SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
             store_##SUF(m + i, mi);                                                                     \
             store_##SUF(v + i, vi);                                                                     \
             store_##SUF(p + i, load_##SUF(p + i) - sv * mi / (VSQRT(vi) * iv + ev));                    \
+            finite += gi * splat_##SUF(0);                                                              \
         }                                                                                               \
+        int ok = 1;                                                                                     \
+        for (int k = 0; k < W; k++) ok &= finite[k] == 0;                                               \
         for (; i < n; i++) {                                                                            \
             T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
             m[i] = mi; v[i] = vi;                                                                       \
             p[i] -= stepSize * mi / (sqrt(vi) * invSqrtBias2 + eps);                                    \
+            ok &= gi * 0 == 0;                                                                          \
         }                                                                                               \
+        return ok;                                                                                      \
     }                                                                                                   \
-    __attribute__((target(TARGET))) static void radam_##SUF(T *p, const T *g, T *m, T *v, long n,      \
+    __attribute__((target(TARGET))) static int radam_##SUF(T *p, const T *g, T *m, T *v, long n,       \
                                                             T scale, T beta1, T beta2, int rectified, T rr, T eps) { \
         const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
         const V_##SUF b1v = splat_##SUF(beta1), b2v = splat_##SUF(beta2), c1v = splat_##SUF(c1),        \
                       c2v = splat_##SUF(c2), sv = splat_##SUF(scale), rv = splat_##SUF(rr), ev = splat_##SUF(eps); \
+        V_##SUF finite = splat_##SUF(0);                                                                \
         long i = 0;                                                                                     \
         for (; i + W <= n; i += W) {                                                                    \
             V_##SUF gi = load_##SUF(g + i);                                                             \
@@ -208,13 +215,18 @@ SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
             store_##SUF(v + i, vi);                                                                     \
             if (rectified) store_##SUF(p + i, load_##SUF(p + i) - sv * mi * rv / (VSQRT(vi) + ev));     \
             else store_##SUF(p + i, load_##SUF(p + i) - sv * mi);                                       \
+            finite += gi * splat_##SUF(0);                                                              \
         }                                                                                               \
+        int ok = 1;                                                                                     \
+        for (int k = 0; k < W; k++) ok &= finite[k] == 0;                                               \
         for (; i < n; i++) {                                                                            \
             T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
             m[i] = mi; v[i] = vi;                                                                       \
             if (rectified) p[i] -= scale * mi * rr / (sqrt(vi) + eps);                                  \
             else p[i] -= scale * mi;                                                                    \
+            ok &= gi * 0 == 0;                                                                          \
         }                                                                                               \
+        return ok;                                                                                      \
     }
 
 VECTOR_PATH(f512, float, 16, int, "avx512f", Sleef_expf16_u10avx512f, Sleef_logf16_u10avx512f,
@@ -247,29 +259,42 @@ VECTOR_PATH(d256, double, 4, long long, "avx2,fma", Sleef_expd4_u10avx2, Sleef_l
             for (long j = 0; j < cols; j++)                                                             \
                 out[r * cols + j] = (scalar_apply_##T(DG_SIGMOID, l[r * cols + j]) - t[r * cols + j]) * g[r]; \
     }                                                                                                   \
-    static void adam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T stepSize, T beta1, T beta2,     \
-                                T invSqrtBias2, T eps) {                                                \
+    static int adam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T stepSize, T beta1, T beta2,      \
+                               T invSqrtBias2, T eps) {                                                 \
         const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        int ok = 1;                                                                                     \
         for (long i = 0; i < n; i++) {                                                                  \
             T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
             m[i] = mi; v[i] = vi;                                                                       \
             p[i] -= stepSize * mi / (SQRT(vi) * invSqrtBias2 + eps);                                    \
+            ok &= gi * 0 == 0;                                                                          \
         }                                                                                               \
+        return ok;                                                                                      \
     }                                                                                                   \
-    static void radam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T scale, T beta1, T beta2,       \
-                                 int rectified, T rr, T eps) {                                          \
+    static int radam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T scale, T beta1, T beta2,        \
+                                int rectified, T rr, T eps) {                                           \
         const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        int ok = 1;                                                                                     \
         for (long i = 0; i < n; i++) {                                                                  \
             T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
             m[i] = mi; v[i] = vi;                                                                       \
             if (rectified) p[i] -= scale * mi * rr / (SQRT(vi) + eps);                                  \
             else p[i] -= scale * mi;                                                                    \
+            ok &= gi * 0 == 0;                                                                          \
         }                                                                                               \
+        return ok;                                                                                      \
     }
 SCALAR_PATH(float, sqrtf)
 SCALAR_PATH(double, sqrt)
 
 // MARK: - Entry points
+
+#define DISPATCH_RESULT(F512, F256, FSCALAR, ...)                                                       \
+    switch (isa_level()) {                                                                              \
+    case ISA_AVX512: return F512(__VA_ARGS__);                                                          \
+    case ISA_AVX2: return F256(__VA_ARGS__);                                                            \
+    default: return FSCALAR(__VA_ARGS__);                                                               \
+    }
 
 #define DISPATCH(F512, F256, FSCALAR, ...)                                                              \
     switch (isa_level()) {                                                                              \
@@ -298,19 +323,19 @@ void dg_bernoulli_nll_backward_f64(const double *l, const double *t, const doubl
     DISPATCH(bernoulli_nll_backward_d512, bernoulli_nll_backward_d256, bernoulli_nll_backward_scalar_double,
              l, t, g, out, rows, cols)
 }
-void dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
+int dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
                  float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon) {
-    DISPATCH(adam_f512, adam_f256, adam_scalar_float, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
+    DISPATCH_RESULT(adam_f512, adam_f256, adam_scalar_float, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
 }
-void dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
+int dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
                  double stepSize, double beta1, double beta2, double invSqrtBias2, double epsilon) {
-    DISPATCH(adam_d512, adam_d256, adam_scalar_double, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
+    DISPATCH_RESULT(adam_d512, adam_d256, adam_scalar_double, p, g, m, v, n, stepSize, beta1, beta2, invSqrtBias2, epsilon)
 }
-void dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
+int dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
                   float scale, float beta1, float beta2, int rectified, float r, float epsilon) {
-    DISPATCH(radam_f512, radam_f256, radam_scalar_float, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
+    DISPATCH_RESULT(radam_f512, radam_f256, radam_scalar_float, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
 }
-void dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
+int dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
                   double scale, double beta1, double beta2, int rectified, double r, double epsilon) {
-    DISPATCH(radam_d512, radam_d256, radam_scalar_double, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
+    DISPATCH_RESULT(radam_d512, radam_d256, radam_scalar_double, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
 }

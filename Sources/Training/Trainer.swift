@@ -196,18 +196,20 @@ public final class Trainer {
             throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "the loss")
         }
         var grads = gradients(of: result.loss, wrt: parameters).map(\.value)
-        guard grads.allSatisfy(\.isFinite) else {
-            throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "a parameter gradient")
-        }
         if let clip = config.training.gradientClip { clipGradientNorm(&grads, maxNorm: Float(clip)) }
+        // The optimizers check the gradients for NaN/inf in their update pass (one read of them, not
+        // two); on a non-finite gradient the run stops here and its parameters are never saved.
+        var auxiliaryFinite = true
         if let auxiliary = result.auxiliaryLoss, let estimatorOptimizer {
             let auxGrads = gradients(of: auxiliary, wrt: estimator.parameters).map(\.value)
-            guard auxGrads.allSatisfy(\.isFinite) else {
-                throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "an estimator-parameter gradient")
-            }
-            Profile.measure(.optimizer) { estimatorOptimizer.step(estimator.parameters, gradients: auxGrads) }
+            auxiliaryFinite = Profile.measure(.optimizer) { estimatorOptimizer.step(estimator.parameters, gradients: auxGrads) }
         }
-        Profile.measure(.optimizer) { optimizer.step(parameters, gradients: grads) }
+        guard Profile.measure(.optimizer, { optimizer.step(parameters, gradients: grads) }) else {
+            throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "a parameter gradient")
+        }
+        guard auxiliaryFinite else {
+            throw TrainingError.nonFinite(epoch: epoch + 1, step: step, what: "an estimator-parameter gradient")
+        }
         return result
     }
 

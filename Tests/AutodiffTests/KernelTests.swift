@@ -138,7 +138,8 @@ final class KernelTests: XCTestCase {
         let base = Variable(Tensor<Float>.uniform([1000, 24, 4], using: &rng), requiresGradient: true)
         let upstream = Variable(Tensor<Float>.uniform([1000, 24, 4], using: &rng))
         func run() -> [[UInt32]] {
-            [x.exp(), x.softplus(), x.sigmoid(), x.logSigmoid(), x.tanh(), x.abs().log1p(),
+            [x.exp(), x.softplus(), x.sigmoid(), x.logSigmoid(), x.tanh(), x.abs().log1p(), x.relu(), x.step(),
+             x * t, x - t, x / (t + 1), x.maximum(t),
              x.sigmoidCrossEntropy(targets: t), x.sigmoidCrossEntropyGradient(targets: t, upstream: g),
              logits.softmax(), logits.logSoftmax(),
              gradients(of: (base.softmaxMixture(shifted: logits, weights: [0.25, 0.25, 0.25, -1], temperature: 0.7)

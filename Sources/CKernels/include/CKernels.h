@@ -40,16 +40,18 @@ void dg_bernoulli_nll_backward_f64(const double *logits, const double *targets, 
 
 /// Adam (torch.optim.Adam, no weight decay): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − stepSize·m / (√v·invSqrtBias2 + ε). No fused multiply-add, so every path rounds alike.
-void dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
+/// Returns 1 if every gradient was finite, 0 if one was NaN or ±inf (the update has run regardless:
+/// the trainer then stops the run, so the gradients are checked in the same pass as the update).
+int dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
                  float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon);
-void dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
+int dg_adam_f64(double *p, const double *g, double *m, double *v, long n,
                  double stepSize, double beta1, double beta2, double invSqrtBias2, double epsilon);
 
 /// RAdam (torch.optim.RAdam): the same moments; p ← p − scale·m·r/(√v + ε) when rectified
 /// (rectified != 0), else p ← p − scale·m.
-void dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
+int dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
                   float scale, float beta1, float beta2, int rectified, float r, float epsilon);
-void dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
+int dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
                   double scale, double beta1, double beta2, int rectified, double r, double epsilon);
 
 /// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".

@@ -48,12 +48,16 @@ public final class Optimizer<S: TensorScalar> {
         state = saved
     }
 
-    /// One update of every parameter with its gradient (same order as at construction).
+    /// One update of every parameter with its gradient (same order as at construction). Returns false if
+    /// a gradient held NaN or ±inf — checked in the update's own pass; the update has run regardless, so a
+    /// caller stops (as the trainer does) rather than continue from the damaged parameters.
     /// Pre-specialised: called from other modules, the generic body would dispatch every `*` through a
     /// witness table (~20x slower).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func step(_ parameters: [Variable<S>], gradients: [Tensor<S>]) {
+    @discardableResult
+    public func step(_ parameters: [Variable<S>], gradients: [Tensor<S>]) -> Bool {
+        var finite = true
         precondition(parameters.count == gradients.count && parameters.count == state.firstMoments.count,
                      "optimizer has \(state.firstMoments.count) slots, got \(parameters.count) parameters and \(gradients.count) gradients")
         state.step += 1
@@ -81,16 +85,18 @@ public final class Optimizer<S: TensorScalar> {
                     secondMoment.withUnsafeMutableBufferPointer { v in
                         parameters[index].value.withUnsafeMutableBufferPointer { p in
                             let (p, g, m, v, n) = (p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, p.count)
+                            let ok: Bool
                             switch kind {
                             case .sgd:
-                                sgdUpdate(p, g, n, lr: lr)
+                                ok = sgdUpdate(p, g, n, lr: lr)
                             case .adam:
-                                adamUpdate(p, g, m, v, n, stepSize: lr / bias1, beta1: b1, beta2: b2,
-                                           sqrtBias2: bias2.squareRoot(), epsilon: eps)
+                                ok = adamUpdate(p, g, m, v, n, stepSize: lr / bias1, beta1: b1, beta2: b2,
+                                                sqrtBias2: bias2.squareRoot(), epsilon: eps)
                             case .radam:
-                                radamUpdate(p, g, m, v, n, lr: lr, bias1: bias1, beta1: b1, beta2: b2,
-                                            rectification: rectified ? rect * bias2.squareRoot() : nil, epsilon: eps)
+                                ok = radamUpdate(p, g, m, v, n, lr: lr, bias1: bias1, beta1: b1, beta2: b2,
+                                                 rectification: rectified ? rect * bias2.squareRoot() : nil, epsilon: eps)
                             }
+                            finite = finite && ok
                         }
                     }
                 }
@@ -98,6 +104,7 @@ public final class Optimizer<S: TensorScalar> {
             state.firstMoments[index] = firstMoment
             state.secondMoments[index] = secondMoment
         }
+        return finite
     }
 }
 
@@ -105,22 +112,23 @@ public final class Optimizer<S: TensorScalar> {
 // One pass per parameter tensor in CKernels (AVX-512F / AVX2 / scalar, chosen at run time), rounding
 // each operation separately (no fused multiply-add), so every path gives the bits the plain loops gave.
 
-func sgdUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ n: Int, lr: S) {
+func sgdUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ n: Int, lr: S) -> Bool {
     for i in 0..<n { p[i] -= lr * g[i] }
+    return S._allFiniteKernel(g, n)
 }
 
 func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
                                  _ v: UnsafeMutablePointer<S>, _ n: Int, stepSize: S, beta1: S, beta2: S,
-                                 sqrtBias2: S, epsilon: S) {
+                                 sqrtBias2: S, epsilon: S) -> Bool {
     let inverseSqrtBias2 = 1 / sqrtBias2
-    Parallel.forEachChunk(n) { r in
+    return Parallel.allChunks(n) { r in
         let (p, g, m, v, n) = (p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count)
         if S.self == Float.self {
-            dg_adam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(stepSize), Float(beta1), Float(beta2),
-                        Float(inverseSqrtBias2), Float(epsilon))
+            return dg_adam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(stepSize), Float(beta1), Float(beta2),
+                               Float(inverseSqrtBias2), Float(epsilon)) != 0
         } else {
-            dg_adam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(stepSize), Double(beta1), Double(beta2),
-                        Double(inverseSqrtBias2), Double(epsilon))
+            return dg_adam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(stepSize), Double(beta1), Double(beta2),
+                               Double(inverseSqrtBias2), Double(epsilon)) != 0
         }
     }
 }
@@ -129,16 +137,16 @@ func adamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointe
 /// with momentum), as in torch.optim.RAdam.
 func radamUpdate<S: TensorScalar>(_ p: UnsafeMutablePointer<S>, _ g: UnsafePointer<S>, _ m: UnsafeMutablePointer<S>,
                                   _ v: UnsafeMutablePointer<S>, _ n: Int, lr: S, bias1: S, beta1: S, beta2: S,
-                                  rectification: S?, epsilon: S) {
+                                  rectification: S?, epsilon: S) -> Bool {
     let scale = lr / bias1, rectified: Int32 = rectification == nil ? 0 : 1, rect = rectification ?? 0
-    Parallel.forEachChunk(n) { r in
+    return Parallel.allChunks(n) { r in
         let (p, g, m, v, n) = (p + r.lowerBound, g + r.lowerBound, m + r.lowerBound, v + r.lowerBound, r.count)
         if S.self == Float.self {
-            dg_radam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(scale), Float(beta1), Float(beta2),
-                         rectified, Float(rect), Float(epsilon))
+            return dg_radam_f32(p.cast(), g.cast(), m.cast(), v.cast(), n, Float(scale), Float(beta1), Float(beta2),
+                                rectified, Float(rect), Float(epsilon)) != 0
         } else {
-            dg_radam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(scale), Double(beta1), Double(beta2),
-                         rectified, Double(rect), Double(epsilon))
+            return dg_radam_f64(p.cast(), g.cast(), m.cast(), v.cast(), n, Double(scale), Double(beta1), Double(beta2),
+                                rectified, Double(rect), Double(epsilon)) != 0
         }
     }
 }
