@@ -47,7 +47,7 @@ enum ScoreFunction {
     static func stacked<S>(_ parts: [Tensor<S>]) -> Tensor<S> {
         let shape = parts[0].shape
         precondition(parts.allSatisfy { $0.shape == shape }, "stacked: parts must share a shape, got \(parts.map(\.shape))")
-        let scalars = parts.flatMap(\.scalars)
+        let scalars = parts.flatMap { $0.scalars }
         return Tensor(shape: [parts.count * shape[0]] + Array(shape.dropFirst()), scalars: scalars)
     }
 

@@ -64,5 +64,5 @@ public final class MLP<S: TensorScalar> {
         return h
     }
 
-    public var parameters: [Variable<S>] { layers.flatMap(\.parameters) }
+    public var parameters: [Variable<S>] { layers.flatMap { $0.parameters } }
 }
