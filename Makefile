@@ -9,11 +9,11 @@ JOBS       ?= 1
 all: build
 
 help:
-	@echo "make setup     install system packages (OpenBLAS, LAPACKE, zlib, matplotlib) — idempotent"
+	@echo "make setup     install system packages (OpenBLAS, LAPACKE, SLEEF, zlib, matplotlib) — idempotent"
 	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data (into runs/)"
 	@echo "make test      run the test suite (release mode: the statistical tests need the speed)"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
-	@echo "make bench     training throughput and step time vs. the sgemm-only ideal"
+	@echo "make bench     training throughput, step time vs. the sgemm-only ideal and its breakdown (writes runs/bench.csv)"
 	@echo "make sweep CONFIG=configs/x.json JOBS=2   run a sweep (JOBS processes in parallel)"
 	@echo "make reinmax-table[-shape] SHAPE=4x24 EPOCHS=160 SEEDS=[0,...] JOBS=2   the ReinMax MNIST-VAE protocol"
 	@echo "make report    results/REPORT.md and results/plots/ from the CSVs under results/"
