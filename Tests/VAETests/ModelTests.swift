@@ -167,6 +167,25 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// The optimizers report a NaN or infinite gradient (checked inside the update pass, which is how
+    /// the trainer stops a run), wherever it sits: SIMD body or tail, every kernel path, every optimizer.
+    func testOptimizersReportNonFiniteGradients() {
+        let automatic = String(cString: dg_kernel_isa())
+        defer { _ = dg_kernel_use_isa(automatic) }
+        for path in ["avx512f", "avx2", "scalar"] where dg_kernel_use_isa(path) == 1 {
+            for kind in OptimizerKind.allCases {
+                for (position, bad) in [(0, Float.nan), (40, Float.infinity), (36, -Float.infinity)] {
+                    let p = Variable(Tensor<Float>(zeros: [37 + 4]), requiresGradient: true)
+                    let optimizer = Optimizer(kind: kind, parameters: [p], learningRate: 1e-3)
+                    XCTAssertTrue(optimizer.step([p], gradients: [Tensor(repeating: 0.5, shape: [41])]), "\(kind) \(path)")
+                    var g = Tensor<Float>(repeating: 0.5, shape: [41])
+                    g.withUnsafeMutableBufferPointer { $0[position] = bad }
+                    XCTAssertFalse(optimizer.step([p], gradients: [g]), "\(kind) on \(path): \(bad) at \(position)")
+                }
+            }
+        }
+    }
+
     func testGradientClippingScalesToTheMaximumNorm() {
         var grads = [Tensor<Double>(shape: [2], scalars: [3, 4])]
         let norm = clipGradientNorm(&grads, maxNorm: 1)
