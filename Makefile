@@ -4,14 +4,15 @@ CONFIG     ?= configs/quickstart.json
 RELEASE    := .build/release/vae-train
 JOBS       ?= 1
 
-.PHONY: all setup build release test test-debug run sweep data data-mnist data-binarized bench clean help reinmax-table reinmax-table-shape
+.PHONY: all setup build release test test-debug example run sweep data data-mnist data-binarized bench clean help reinmax-table reinmax-table-shape
 
 all: build
 
 help:
 	@echo "make setup     install system packages (OpenBLAS, LAPACKE, SLEEF, zlib, matplotlib) — idempotent"
 	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data (into runs/)"
-	@echo "make test      run the test suite (release mode: the statistical tests need the speed)"
+	@echo "make test      run the test suite (release mode: the statistical tests need the speed), then make example"
+	@echo "make example   build and run Examples/DiscreteToy, a non-VAE model using the estimator registry"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
 	@echo "make bench     training throughput, step time vs. the sgemm-only ideal and its breakdown (writes runs/bench.csv)"
 	@echo "make sweep CONFIG=configs/x.json JOBS=2   run a sweep (JOBS processes in parallel)"
@@ -29,8 +30,14 @@ release:
 	$(SWIFT) build -c release
 
 # Statistical estimator tests draw ~1e5 samples; debug builds are ~70x slower, so tests run in release.
+# Then the library example (a package that depends on DiscreteGrad by path) is built and run, so the
+# guide in docs/library.md cannot rot.
 test: setup
 	$(SWIFT) test -c release
+	$(MAKE) example
+
+example:
+	$(SWIFT) run -c release --package-path Examples/DiscreteToy discrete-toy
 
 test-debug:
 	$(SWIFT) test
