@@ -196,7 +196,16 @@ final class BenchmarkTests: XCTestCase {
             XCTAssertGreaterThan(row.gemmMillisecondsPerStep, 0)
             XCTAssertGreaterThan(row.optimizerMillisecondsPerStep, 0)
             XCTAssertEqual(row.latent, "8x4")
+            // The profiled breakdown: every part measured, exclusive parts that add up to no more than a step.
+            let b = row.breakdown
+            XCTAssertGreaterThan(b.gemm, 0)
+            XCTAssertGreaterThan(b.elementwise, 0)
+            XCTAssertGreaterThan(b.optimizer, 0)
+            XCTAssertGreaterThan(b.estimator, 0)
+            XCTAssertGreaterThanOrEqual(b.other, 0)
+            XCTAssertGreaterThan(b.allocations, 10, "a step allocates its activations and gradients")
         }
+        XCTAssertFalse(Profile.enabled, "the profiler is off again after the benchmark")
     }
 
     func testGemmShapesCoverForwardAndBackwardProducts() {
