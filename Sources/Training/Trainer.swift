@@ -57,6 +57,9 @@ public final class Trainer {
     public var metricsPath: String { (directory as NSString).appendingPathComponent("metrics.csv") }
     public var checkpointPath: String { (directory as NSString).appendingPathComponent("checkpoint.bin") }
     public var configPath: String { (directory as NSString).appendingPathComponent("config.json") }
+    public var stepsPath: String { (directory as NSString).appendingPathComponent("steps.csv") }
+    /// steps.csv, open while a run with `output.steps_every` > 0 trains.
+    var stepLog: StepLog?
 
     /// - Parameters:
     ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
@@ -123,6 +126,13 @@ public final class Trainer {
             }
         }
         try writeResolvedConfig()
+        // steps.csv continues from the checkpoint's step (nothing on a fresh start); an existing file is
+        // cut back even when logging is now off, so it never holds steps the run will train again.
+        if config.output.stepsEvery > 0 || FileManager.default.fileExists(atPath: stepsPath) {
+            let stepLog = try StepLog(path: stepsPath, keepingThrough: step)
+            self.stepLog = config.output.stepsEvery > 0 ? stepLog : nil
+        }
+        defer { stepLog = nil }
         log("data: \(trainSet.count) training examples from \(trainSet.source), \(evalSet.count) evaluation examples from \(evalSet.source)")
         defer { progress.clear() }
         while epoch < config.training.epochs {
@@ -186,6 +196,12 @@ public final class Trainer {
             sumReconstruction += result.reconstructionSum
             sumKL += result.klSum
             examples += indices.count
+            if let stepLog, step % config.output.stepsEvery == 0 {
+                let m = Double(indices.count)
+                stepLog.append(StepRow(step: step, epoch: epoch + 1, trainLoss: (result.reconstructionSum + result.klSum) / m,
+                                       reconstruction: result.reconstructionSum / m, kl: result.klSum / m,
+                                       elapsedSeconds: (metrics.last?.elapsedSeconds ?? 0) + Date().timeIntervalSince(clock)))
+            }
             progress.update(step: s + 1, loss: (sumReconstruction + sumKL) / Double(examples),
                             examplesPerSecond: Double(examples) / max(Date().timeIntervalSince(clock), 1e-9))
         }
