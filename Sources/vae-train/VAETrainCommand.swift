@@ -15,7 +15,8 @@ struct VAETrain: ParsableCommand {
             """,
         discussion: trainingOptionsHelp,
         version: BuildInfo.version,
-        subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self],
+        subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self,
+                      ExportCommand.self],
         defaultSubcommand: Train.self
     )
 
