@@ -16,7 +16,7 @@ struct VAETrain: ParsableCommand {
         discussion: trainingOptionsHelp,
         version: BuildInfo.version,
         subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self,
-                      ExportCommand.self],
+                      ExportCommand.self, PictureCommand.self],
         defaultSubcommand: Train.self
     )
 
