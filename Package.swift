@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "VAE", dependencies: ["Autodiff", "CZlib", "CKernels"]),
         // Estimators reuse the VAE module's layers (NVIL baselines, RELAX control-variate nets) and latent spec.
         .target(name: "Estimators", dependencies: ["Autodiff", "VAE"]),
-        .target(name: "Training", dependencies: ["Autodiff", "VAE", "Estimators"]),
+        // CZlib: CRC-32 for .npz exports and deflate for PNG pictures of a model.
+        .target(name: "Training", dependencies: ["Autodiff", "VAE", "Estimators", "CZlib"]),
         .target(name: "DiscreteGrad", dependencies: ["Autodiff", "VAE", "Estimators", "Training"]),
         .executableTarget(name: "vae-train", dependencies: [
             "Training",
@@ -33,7 +34,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

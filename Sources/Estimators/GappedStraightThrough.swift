@@ -24,6 +24,7 @@ public enum GappedStraightThroughDescriptor: EstimatorDescriptor {
     public static let families: Set<LatentFamily> = [.categorical]
     public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
         let gap: GappedStraightThrough<S>.Gap
+        options.declare("gap", default: .number(1), requirement: "must be a number > 0 or \"adaptive\"")
         switch options.values["gap"] {
         case nil: gap = .fixed(1)
         case let .number(value)? where value.isFinite && value > 0: gap = .fixed(value)

@@ -46,6 +46,21 @@ public enum EstimatorRegistry {
         return found
     }
 
+    /// Each option of `descriptor` with its default and rule, in `optionKeys` order, as its `make`
+    /// reads them: recorded while building one with default options (no estimator behaviour changes).
+    public static func optionSpecs(of descriptor: any EstimatorDescriptor.Type) -> [OptionSpec] {
+        let recorder = OptionSpecRecorder()
+        OptionSpecRecorder.$current.withValue(recorder) {
+            _ = try? descriptor.make(EstimatorOptions(estimator: descriptor.name), scalar: Float.self)
+        }
+        return recorder.specs.sorted {
+            (descriptor.optionKeys.firstIndex(of: $0.key) ?? .max) < (descriptor.optionKeys.firstIndex(of: $1.key) ?? .max)
+        }
+    }
+
+    /// Options the trainer fills in from the model's sizes (a config need not give them).
+    public static let modelSizedOptions: Set<String> = ["input_size", "code_width"]
+
     /// Builds an estimator from config options, rejecting unknown option keys and unsupported families.
     public static func make<S: TensorScalar>(_ options: EstimatorOptions, family: LatentFamily? = nil,
                                              scalar: S.Type = S.self) throws -> any GradientEstimator<S> {

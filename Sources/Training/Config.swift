@@ -85,6 +85,8 @@ public struct OutputConfig: Equatable, Sendable {
     public var directory = "results"
     public var checkpoint = true
     public var progress: ProgressMode = .auto
+    /// Append a row to steps.csv every this many optimizer steps; 0 = off.
+    public var stepsEvery = 0
 }
 
 public struct RunConfig: Equatable, Sendable {
@@ -316,6 +318,7 @@ extension RunConfig {
         output.directory = try o.string("directory") ?? "results"
         output.checkpoint = try o.bool("checkpoint", default: true)
         output.progress = try o.choice("progress", default: ProgressMode.auto)
+        output.stepsEvery = try o.integer("steps_every", default: 0, minimum: 0)
         try o.finish()
 
         _ = top.raw("sweep")  // expanded before decoding; tolerated here so resolved sweeps still decode
@@ -344,11 +347,15 @@ extension RunConfig {
 
     /// Whether a checkpoint written under `saved` (its compact JSON) may continue under `current`:
     /// everything but `training.epochs` must match.
-    static func resumable(_ saved: String, _ current: JSON) -> Bool {
+    public static func resumable(_ saved: String, _ current: JSON) -> Bool {
         guard var old = try? JSON.parse(Data(saved.utf8)) else { return false }
         var new = current
-        old.set("training.epochs", to: .null)
-        new.set("training.epochs", to: .null)
+        // Keys that change how a run is shown, not what it computes, may change on resume too (a
+        // checkpoint written before `output.steps_every` existed lacks it: null on both sides).
+        for key in ["training.epochs"] + RunFolder.cosmeticKeys.filter({ $0.hasPrefix("output.") }) {
+            old.set(key, to: .null)
+            new.set(key, to: .null)
+        }
         return old == new
     }
 
@@ -387,7 +394,8 @@ extension RunConfig {
             "evaluation": .object(["every": num(Double(evaluation.every)), "iwae_samples": num(Double(evaluation.iwaeSamples)),
                                    "gradient_variance_every": num(Double(evaluation.gradientVarianceEvery))]),
             "output": .object(["directory": .string(output.directory), "checkpoint": .bool(output.checkpoint),
-                               "progress": .string(output.progress.rawValue)]),
+                               "progress": .string(output.progress.rawValue),
+                               "steps_every": num(Double(output.stepsEvery))]),
         ])
     }
 }

@@ -41,6 +41,62 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     }
 }
 
+/// A row of steps.csv (`output.steps_every`): one training batch's loss, every N steps.
+public struct StepRow: Equatable, Sendable {
+    public var step: Int
+    /// The epoch the step belongs to (1-based: the epoch in progress).
+    public var epoch: Int
+    /// −ELBO of this batch (mean over its examples) and its reconstruction and KL parts, in nats.
+    public var trainLoss: Double
+    public var reconstruction: Double
+    public var kl: Double
+    /// Seconds of training in the run so far (earlier sessions included, as in metrics.csv).
+    public var elapsedSeconds: Double
+
+    public static let columns = ["step", "epoch", "train_loss", "train_recon", "train_kl", "elapsed_seconds"]
+
+    public var csvRow: String {
+        [String(step), String(epoch), String(format: "%.6f", trainLoss), String(format: "%.6f", reconstruction),
+         String(format: "%.6f", kl), String(format: "%.3f", elapsedSeconds)].joined(separator: ",")
+    }
+}
+
+/// steps.csv: rows appended as training goes (one write per row), cut back to the checkpoint's step
+/// when a run starts or resumes, so a resumed run continues it without duplicates or gaps.
+public final class StepLog {
+    public let path: String
+    let handle: FileHandle
+
+    /// Keeps the complete rows of an existing file up to `step` (a row cut short by a kill, or rows of
+    /// steps after the checkpoint, are dropped: those steps are trained again), rewritten atomically.
+    public init(path: String, keepingThrough step: Int) throws {
+        self.path = path
+        var text = StepRow.columns.joined(separator: ",") + "\n"
+        if let data = FileManager.default.contents(atPath: path) {
+            let contents = String(decoding: data, as: UTF8.self)
+            var lines = contents.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.removeLast()  // the text after the last newline: empty, or a row cut short
+            if lines.first == StepRow.columns.joined(separator: ",") {
+                for line in lines.dropFirst() {
+                    let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                    guard fields.count == StepRow.columns.count, let s = Int(fields[0]), s <= step else { continue }
+                    text += line + "\n"
+                }
+            }
+        }
+        try writeAtomically(Data(text.utf8), to: path)
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError.io(path: path, reason: "cannot open for appending") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+
+    public func append(_ row: StepRow) {
+        handle.write(Data((row.csvRow + "\n").utf8))
+    }
+
+    deinit { try? handle.close() }
+}
+
 /// Writes `contents` to `path` via a temporary file and rename, so a reader (or a killed run) never
 /// sees a half-written file.
 public func writeAtomically(_ contents: Data, to path: String) throws {

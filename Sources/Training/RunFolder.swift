@@ -26,10 +26,10 @@ public enum RunFolder {
     }
 
     /// Keys ignored when comparing configs: they change how a run is shown, not what it computes.
-    static let cosmeticKeys: Set<String> = ["output.progress", "provenance"]
+    static let cosmeticKeys: Set<String> = ["output.progress", "output.steps_every", "provenance"]
 
     /// The files a run writes; `--overwrite` removes these (and nothing else) before starting.
-    static let runFiles = ["checkpoint.bin", "metrics.csv", "config.json", "analysis.csv"]
+    static let runFiles = ["checkpoint.bin", "metrics.csv", "config.json", "analysis.csv", "steps.csv"]
 
     /// The config of the run already in `directory` (its config.json without provenance, else its
     /// checkpoint's), or nil when the folder holds no run: no finished epoch in metrics.csv and no

@@ -38,11 +38,22 @@ public enum SweepRunner {
 
     /// Runs every run as a child process (`executable` with `arguments` plus `--run-index i --resume`),
     /// at most `jobs` at a time; each child's output goes to `<run>/train.log`.
+    /// A live sweep line (runs done/total, failures, ETA) goes to `sink` when `progress` allows it
+    /// (default: the runs' `output.progress`, i.e. on a terminal); each log line clears and redraws it.
     public static func runInParallel(_ plan: SweepPlan, jobs: Int, executable: String, arguments: [String],
-                                     log: @escaping (String) -> Void = { print($0) }) throws {
+                                     progress mode: ProgressMode? = nil, sink: @escaping ProgressSink = standardErrorSink,
+                                     log plainLog: @escaping (String) -> Void = { print($0) }) throws {
         var pending = Array(plan.runs.indices.reversed())
         var running: [(Process, PlannedRun)] = []
         var failures: [TrainingError] = []
+        let progress = SweepProgress(mode: mode ?? plan.runs.first?.config.output.progress ?? .auto,
+                                     total: plan.runs.count, sink: sink)
+        let log: (String) -> Void = { line in
+            progress.clear()
+            plainLog(line)
+            progress.draw(force: true)
+        }
+        defer { progress.clear() }
         while !pending.isEmpty || !running.isEmpty {
             while running.count < jobs, let index = pending.popLast() {
                 let run = plan.runs[index]
@@ -57,20 +68,25 @@ public enum SweepRunner {
                 process.standardOutput = handle
                 process.standardError = handle
                 try process.run()
-                log("started run \(index + 1)/\(plan.runs.count): \(run.id) (log: \(logPath))")
                 running.append((process, run))
+                progress.running = running.count
+                log("started run \(index + 1)/\(plan.runs.count): \(run.id) (log: \(logPath))")
             }
             Thread.sleep(forTimeInterval: 0.05)
             running.removeAll { process, run in
                 guard !process.isRunning else { return false }
+                progress.done += 1
+                progress.running -= 1
                 if process.terminationStatus != 0 {
                     failures.append(.childFailed(run: run.id, status: process.terminationStatus))
+                    progress.failed += 1
                     log("run \(run.id) FAILED (exit \(process.terminationStatus)); see its train.log")
                 } else {
                     log("finished run \(run.index + 1)/\(plan.runs.count): \(run.id)")
                 }
                 return true
             }
+            progress.draw(force: false)
         }
         try writeSummary(plan)
         if let first = failures.first { throw first }
@@ -114,6 +130,40 @@ public enum SweepRunner {
         let path = (plan.directory as NSString).appendingPathComponent("summary.csv")
         try writeAtomically(Data(text.utf8), to: path)
         return path
+    }
+}
+
+/// The live line of `--jobs N`: runs done/total, failures, how many are running, and the sweep's ETA
+/// (elapsed time per finished run times the runs left: with N parallel jobs this is the sweep's own rate).
+public final class SweepProgress {
+    public let enabled: Bool
+    let total: Int
+    let sink: ProgressSink
+    let start = Date()
+    var lastDraw = Date.distantPast
+    public var done = 0, failed = 0, running = 0
+
+    public init(mode: ProgressMode, total: Int, sink: @escaping ProgressSink = standardErrorSink) {
+        enabled = progressEnabled(mode)
+        self.total = total
+        self.sink = sink
+    }
+
+    public var text: String {
+        let elapsed = Date().timeIntervalSince(start)
+        let eta = done > 0 ? formatDuration(elapsed / Double(done) * Double(total - done)) : "?"
+        return "sweep: \(done)/\(total) runs done, \(failed) failed, \(running) running, elapsed \(formatDuration(elapsed)), ETA \(eta)"
+    }
+
+    /// Redraws at most once a second unless `force`.
+    public func draw(force: Bool) {
+        guard enabled, force || Date().timeIntervalSince(lastDraw) >= 1 else { return }
+        lastDraw = Date()
+        sink("\r\u{1B}[K" + text)
+    }
+
+    public func clear() {
+        if enabled { sink("\r\u{1B}[K") }
     }
 }
 

@@ -48,10 +48,18 @@ public final class Trainer {
     public private(set) var step = 0
     public private(set) var metrics: [EpochMetrics] = []
     let log: (String) -> Void
+    /// The live line (stderr on a terminal, or always/never as `output.progress` says).
+    public private(set) lazy var progress = RunProgress(mode: config.output.progress, epochs: config.training.epochs,
+                                                        sink: progressSink)
+    /// Where the live line is written; tests capture it. Set before `run()`.
+    public var progressSink: ProgressSink = standardErrorSink
 
     public var metricsPath: String { (directory as NSString).appendingPathComponent("metrics.csv") }
     public var checkpointPath: String { (directory as NSString).appendingPathComponent("checkpoint.bin") }
     public var configPath: String { (directory as NSString).appendingPathComponent("config.json") }
+    public var stepsPath: String { (directory as NSString).appendingPathComponent("steps.csv") }
+    /// steps.csv, open while a run with `output.steps_every` > 0 trains.
+    var stepLog: StepLog?
 
     /// - Parameters:
     ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
@@ -118,9 +126,18 @@ public final class Trainer {
             }
         }
         try writeResolvedConfig()
+        // steps.csv continues from the checkpoint's step (nothing on a fresh start); an existing file is
+        // cut back even when logging is now off, so it never holds steps the run will train again.
+        if config.output.stepsEvery > 0 || FileManager.default.fileExists(atPath: stepsPath) {
+            let stepLog = try StepLog(path: stepsPath, keepingThrough: step)
+            self.stepLog = config.output.stepsEvery > 0 ? stepLog : nil
+        }
+        defer { stepLog = nil }
         log("data: \(trainSet.count) training examples from \(trainSet.source), \(evalSet.count) evaluation examples from \(evalSet.source)")
+        defer { progress.clear() }
         while epoch < config.training.epochs {
             let row = try runEpoch()
+            progress.clear()
             log(String(format: "epoch %d/%d  train -ELBO %.3f (recon %.3f, KL %.3f)  eval -ELBO %@  %.0f ex/s",
                        epoch, config.training.epochs, row.trainLoss, row.trainReconstruction, row.trainKL,
                        row.evalLoss.map { String(format: "%.3f", $0) } ?? "-", row.examplesPerSecond))
@@ -136,18 +153,23 @@ public final class Trainer {
         let epochStart = Date()
         var row = try trainEpoch()
         if epoch % config.evaluation.every == 0 || epoch == config.training.epochs {
-            let evaluation = evaluate()
+            let evaluation = evaluate(progress: progress)
             (row.evalLoss, row.evalReconstruction, row.evalKL, row.evalIWAE) =
                 (evaluation.loss, evaluation.reconstruction, evaluation.kl, evaluation.iwae)
         }
         if config.evaluation.gradientVarianceEvery > 0, epoch % config.evaluation.gradientVarianceEvery == 0 {
+            progress.phase("measuring gradient variance (16 draws)", done: 0, total: 1)
             row.gradientVariance = gradientVariance(draws: 16)
         }
         row.epochSeconds = Date().timeIntervalSince(epochStart)
         row.elapsedSeconds = (metrics.last?.elapsedSeconds ?? 0) + row.epochSeconds
         metrics.append(row)
         try writeMetricsCSV(metrics, to: metricsPath)
-        if config.output.checkpoint { try saveCheckpoint() }
+        if config.output.checkpoint {
+            progress.phase("writing checkpoint", done: 0, total: 1)
+            try saveCheckpoint()
+        }
+        progress.endEpoch()
         return row
     }
 
@@ -165,7 +187,7 @@ public final class Trainer {
         var steps = (n + batchSize - 1) / batchSize
         if let cap = config.training.maxStepsPerEpoch { steps = min(steps, cap) }
         var sumReconstruction = 0.0, sumKL = 0.0, examples = 0
-        let progress = ProgressLine(mode: config.output.progress, total: steps, epoch: epoch + 1)
+        progress.beginEpoch(epoch + 1, steps: steps)
         let clock = Date()
         for s in 0..<steps {
             let indices = order[(s * batchSize)..<min(n, (s + 1) * batchSize)]
@@ -174,10 +196,16 @@ public final class Trainer {
             sumReconstruction += result.reconstructionSum
             sumKL += result.klSum
             examples += indices.count
+            if let stepLog, step % config.output.stepsEvery == 0 {
+                let m = Double(indices.count)
+                stepLog.append(StepRow(step: step, epoch: epoch + 1, trainLoss: (result.reconstructionSum + result.klSum) / m,
+                                       reconstruction: result.reconstructionSum / m, kl: result.klSum / m,
+                                       elapsedSeconds: (metrics.last?.elapsedSeconds ?? 0) + Date().timeIntervalSince(clock)))
+            }
             progress.update(step: s + 1, loss: (sumReconstruction + sumKL) / Double(examples),
                             examplesPerSecond: Double(examples) / max(Date().timeIntervalSince(clock), 1e-9))
         }
-        progress.finish()
+        progress.endTraining()
         epoch += 1
         let seconds = Date().timeIntervalSince(clock)
         return EpochMetrics(epoch: epoch, step: step, trainLoss: (sumReconstruction + sumKL) / Double(examples),
@@ -271,11 +299,14 @@ public final class Trainer {
     }
 
     /// −ELBO on the evaluation split with one sample per example, and the IWAE bound if configured.
-    public func evaluate() -> Evaluation {
+    public func evaluate(progress: RunProgress? = nil) -> Evaluation {
         withoutGradients {
             let batchSize = 500
             var recon = 0.0, kl = 0.0, iwae = 0.0
             let K = config.evaluation.iwaeSamples
+            let what = K > 0 ? "evaluating (ELBO + IWAE \(K))" : "evaluating (ELBO)"
+            let batches = (evalSet.count + batchSize - 1) / batchSize
+            progress?.phase(what, done: 0, total: batches)
             for start in stride(from: 0, to: evalSet.count, by: batchSize) {
                 let indices = start..<min(evalSet.count, start + batchSize)
                 let x = batch(evalSet, indices, stream: &streams.evaluation)
@@ -284,6 +315,7 @@ public final class Trainer {
                 recon += Double(model.reconstructionNLL(code: Variable(code), x: x).value.sum().scalar)
                 kl += Double(model.kl(logits: logits).value.sum().scalar)
                 if K > 0 { iwae += iwaeNLL(x: x, logits: logits, samples: K) }
+                progress?.phase(what, done: start / batchSize + 1, total: batches)
             }
             let n = Double(evalSet.count)
             return Evaluation(loss: (recon + kl) / n, reconstruction: recon / n, kl: kl / n, iwae: K > 0 ? iwae / n : nil)
@@ -412,33 +444,119 @@ extension DiscreteVAE {
     }
 }
 
-/// A live progress line on a terminal (step, loss, ex/s, ETA); silent otherwise.
-final class ProgressLine {
-    let enabled: Bool
-    let total: Int, epoch: Int
-    var lastDraw = Date.distantPast
-    let start = Date()
+/// Where progress text goes: stderr, unless a test or a caller redirects it.
+public typealias ProgressSink = (String) -> Void
+public let standardErrorSink: ProgressSink = { FileHandle.standardError.write(Data($0.utf8)) }
 
-    init(mode: ProgressMode, total: Int, epoch: Int) {
-        self.total = total
+/// Whether a live line is shown for `mode`: always, never, or when stderr is a terminal (so logs
+/// redirected to a file stay free of carriage returns).
+func progressEnabled(_ mode: ProgressMode) -> Bool {
+    switch mode {
+    case .always: return true
+    case .never: return false
+    case .auto: return isatty(STDERR_FILENO) != 0
+    }
+}
+
+/// "42s", "3m05s", "2h07m": short durations for a live line.
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
+}
+
+/// The live line of one run: `epoch i/N`, the step or what the run is doing (evaluating, measuring
+/// gradient variance), and the ETA of the whole run (the remaining epochs included, with the
+/// evaluation time of the epochs already finished in this process). Silent when disabled.
+public final class RunProgress {
+    public let enabled: Bool
+    let epochs: Int
+    let sink: ProgressSink
+    var lastDraw = Date.distantPast
+    var epoch = 0, stepsPerEpoch = 1
+    var epochStart = Date()
+    var trainingSeconds = 0.0
+    /// (total, training) seconds of each epoch finished in this process.
+    var finished: [(total: Double, training: Double)] = []
+    var phaseStart = Date()
+
+    public init(mode: ProgressMode, epochs: Int, sink: @escaping ProgressSink = standardErrorSink) {
+        enabled = progressEnabled(mode)
+        self.epochs = epochs
+        self.sink = sink
+    }
+
+    public func beginEpoch(_ epoch: Int, steps: Int) {
         self.epoch = epoch
-        switch mode {
-        case .always: enabled = true
-        case .never: enabled = false
-        case .auto: enabled = isatty(STDERR_FILENO) != 0
-        }
+        stepsPerEpoch = max(steps, 1)
+        epochStart = Date()
+        trainingSeconds = 0
+    }
+
+    /// Mean seconds of a whole epoch (training, evaluation, checkpoint), from the epochs finished in
+    /// this process, else from the training rate of the current one.
+    func secondsPerEpoch(trainingRate: Double) -> Double {
+        guard !finished.isEmpty else { return trainingRate * Double(stepsPerEpoch) }
+        return finished.map(\.total).reduce(0, +) / Double(finished.count)
+    }
+
+    /// Evaluation and checkpoint time per epoch so far (0 until an epoch has finished here).
+    var extraSecondsPerEpoch: Double {
+        guard !finished.isEmpty else { return 0 }
+        return finished.map { $0.total - $0.training }.reduce(0, +) / Double(finished.count)
+    }
+
+    /// Seconds left in the run at `step` of the current epoch, `elapsed` seconds into its training:
+    /// the rest of this epoch's steps, its evaluation/checkpoint (as in the epochs finished so far),
+    /// and the epochs after it.
+    public func remainingSeconds(step: Int, elapsed: Double) -> Double {
+        let rate = elapsed / Double(max(step, 1))
+        return rate * Double(stepsPerEpoch - step) + extraSecondsPerEpoch
+            + Double(epochs - epoch) * secondsPerEpoch(trainingRate: rate)
     }
 
     func update(step: Int, loss: Double, examplesPerSecond: Double) {
-        guard enabled, Date().timeIntervalSince(lastDraw) > 0.25 || step == total else { return }
-        lastDraw = Date()
-        let elapsed = Date().timeIntervalSince(start)
-        let eta = elapsed / Double(step) * Double(total - step)
-        let text = String(format: "\repoch %d  step %d/%d  loss %.3f  %.0f ex/s  ETA %.0fs   ", epoch, step, total, loss, examplesPerSecond, eta)
-        FileHandle.standardError.write(Data(text.utf8))
+        guard enabled, Date().timeIntervalSince(lastDraw) > 0.25 || step == stepsPerEpoch else { return }
+        let eta = remainingSeconds(step: step, elapsed: Date().timeIntervalSince(epochStart))
+        draw(String(format: "epoch %d/%d  step %d/%d  loss %.3f  %.0f ex/s  ETA %@", epoch, epochs, step, stepsPerEpoch,
+                    loss, examplesPerSecond, formatDuration(eta)))
     }
 
-    func finish() {
-        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    /// Training of the epoch is over; what follows (evaluation, checkpoint) counts as its extra time.
+    func endTraining() {
+        trainingSeconds = Date().timeIntervalSince(epochStart)
+    }
+
+    /// A phase after training (`what`, e.g. "evaluating (ELBO + IWAE 5000)"), `done` of `total` units.
+    func phase(_ what: String, done: Int, total: Int) {
+        guard enabled else { return }
+        if done == 0 { phaseStart = Date() } else if Date().timeIntervalSince(lastDraw) <= 0.25, done < total { return }
+        let phaseElapsed = Date().timeIntervalSince(phaseStart)
+        let remainingPhase = done > 0 ? phaseElapsed / Double(done) * Double(total - done) : 0
+        let rate = trainingSeconds / Double(stepsPerEpoch)
+        let eta = remainingPhase + Double(epochs - epoch) * secondsPerEpoch(trainingRate: rate)
+        let count = total > 1 ? " \(done)/\(total)" : ""
+        draw("epoch \(epoch)/\(epochs)  \(what)…\(count)  ETA \(formatDuration(eta))")
+    }
+
+    func endEpoch() {
+        recordFinishedEpoch(total: Date().timeIntervalSince(epochStart), training: trainingSeconds)
+    }
+
+    /// Records an epoch's time (training, and in total with its evaluation and checkpoint) for the ETA.
+    public func recordFinishedEpoch(total: Double, training: Double) {
+        finished.append((total, training > 0 ? training : total))
+    }
+
+    func draw(_ text: String) {
+        lastDraw = Date()
+        sink("\r\u{1B}[K" + text)
+    }
+
+    /// Clears the line, so the next log line starts clean.
+    public func clear() {
+        if enabled { sink("\r\u{1B}[K") }
     }
 }

@@ -15,7 +15,8 @@ struct VAETrain: ParsableCommand {
             """,
         discussion: trainingOptionsHelp,
         version: BuildInfo.version,
-        subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self],
+        subcommands: [Train.self, ListEstimators.self, BenchCommand.self, ToyCommand.self, PolyCommand.self, AnalyzeCommand.self,
+                      ExportCommand.self, PictureCommand.self],
         defaultSubcommand: Train.self
     )
 
@@ -111,13 +112,11 @@ struct Train: ParsableCommand {
 }
 
 struct ListEstimators: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "estimators", abstract: "List the available gradient estimators.")
+    static let configuration = CommandConfiguration(
+        commandName: "estimators",
+        abstract: "List the available gradient estimators with each option's default and allowed values.")
 
     func run() throws {
-        for descriptor in EstimatorRegistry.all {
-            let families = descriptor.families.map(\.rawValue).sorted().joined(separator: ", ")
-            let options = descriptor.optionKeys.isEmpty ? "" : "  options: \(descriptor.optionKeys.joined(separator: ", "))"
-            print("\(descriptor.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(descriptor.summary) [\(families)]\(options)")
-        }
+        print(EstimatorListing.text)
     }
 }
