@@ -4,7 +4,9 @@
 # Usage: scripts/run_reinmax_table.sh SHAPE [EPOCHS] [SEEDS] [JOBS] [ESTIMATORS]
 #   e.g. scripts/run_reinmax_table.sh 4x24 20 "[0]" 2
 #        scripts/run_reinmax_table.sh 4x24 160 "[0,1,2,3,4,5,6,7,8,9]" 2      # the full protocol
-# Results go to results/reinmax_table/<config name>/ (resumable: rerun to continue or extend).
+# Results go to results/reinmax_table/<config name>/ (resumable: rerun to continue or extend; a run folder
+# holding a different configuration is refused, never overwritten). Each config's log is appended to
+# results/reinmax_table/<config name>.log under a dated header, so a rerun never erases an earlier log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHAPE=${1:?shape, e.g. 4x24}
@@ -21,5 +23,8 @@ for e in $ESTIMATORS; do
     configs+=("$c")
 done
 mkdir -p results/reinmax_table
+for c in "${configs[@]}"; do
+    printf '\n== %s  epochs %s  seeds %s\n' "$(date -u +%FT%TZ)" "$EPOCHS" "$SEEDS" >> "results/reinmax_table/$(basename "$c" .json).log"
+done
 printf '%s\n' "${configs[@]}" | xargs -P "$JOBS" -I{} sh -c \
-    "name=\$(basename {} .json); \"$BIN\" train --config {} --set training.epochs=$EPOCHS --set 'training.seed=$SEEDS' --set output.progress=never --resume > results/reinmax_table/\$name.log 2>&1 && echo \"done \$name\" || echo \"FAILED \$name (see results/reinmax_table/\$name.log)\""
+    "name=\$(basename {} .json); \"$BIN\" train --config {} --set training.epochs=$EPOCHS --set 'training.seed=$SEEDS' --set output.progress=never --resume >> results/reinmax_table/\$name.log 2>&1 && echo \"done \$name\" || echo \"FAILED \$name (see results/reinmax_table/\$name.log)\""
