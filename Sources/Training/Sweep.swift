@@ -487,11 +487,48 @@ public enum Sweep {
         }
     }
 
+    /// The `summary.csv` columns of the swept keys: a list-of-objects axis is one column per key of its
+    /// objects (`estimator` -> `estimator.temperature`); keys the fixed columns already show (`estimator.name`,
+    /// `training.seed`) and repeated keys get no second column. Each column reads its value from the run's
+    /// assignment of `axis` at `key` (nil = the axis value itself).
+    static func summaryColumns(_ axes: [(path: String, values: [JSON])], fixed: [String])
+        -> [(column: String, axis: String, key: [String])] {
+        var columns: [(column: String, axis: String, key: [String])] = []
+        func leaves(_ value: JSON, _ key: [String], into out: inout [[String]]) {
+            if case let .object(object) = value {
+                for k in object.keys.sorted() { leaves(object[k]!, key + [k], into: &out) }
+            } else if !out.contains(key) {
+                out.append(key)
+            }
+        }
+        for axis in axes {
+            var keys: [[String]] = []
+            for value in axis.values { leaves(value, [], into: &keys) }
+            for key in keys {
+                let column = ([axis.path] + key).joined(separator: ".")
+                guard column != "estimator.name", column != "training.seed", !fixed.contains(column),
+                      !columns.contains(where: { $0.column == column }) else { continue }
+                columns.append((column, axis.path, key))
+            }
+        }
+        return columns
+    }
+
     static func slug(_ value: JSON) -> String {
         let text: String
         switch value {
         case let .string(s): text = s
         case let .array(items): text = items.map { slug($0) }.joined(separator: "x")
+        case let .object(object):
+            // A list-of-objects axis (`"estimator": [{"name": "st", "temperature": 1}, ...]`) names the
+            // folder by its name first, then key-value pairs: `estimator-st-temperature-1`.
+            var parts: [String] = []
+            var named = false
+            if case let .string(name)? = object["name"] { parts.append(slug(.string(name))); named = true }
+            for key in object.keys.sorted() where !(key == "name" && named) && object[key] != .null {
+                parts.append("\(slug(.string(key)))-\(slug(object[key]!))")
+            }
+            text = parts.joined(separator: "-")
         default: text = value.description
         }
         return String(text.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
