@@ -168,6 +168,8 @@ public enum Sweep {
         var seen: [String: Int] = [:]
         for (c, (picks, runJSON)) in candidates.enumerated() {
             let config = try RunConfig(json: runJSON, defaultName: defaultName)
+            // Before anything is allocated: a size that cannot fit is a config error, not an abort.
+            try MemoryEstimate(config: config).check()
             let resolved = config.json
             let key = resolved.serialized(pretty: false)
             if seen[key] != nil { continue }
