@@ -12,6 +12,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case estimator(String)
     /// An estimator option that no estimator of the sweep takes.
     case optionNotTaken(path: String, estimators: [String], takenBy: [String])
+    /// The sizes the config asks for cannot fit in physical memory (see `MemoryEstimate`).
+    case tooLargeForMemory(keys: [String], detail: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
         case let .wrongType(path, expected, found): return "config key '\(path)' must be \(expected), found \(found)"
         case let .invalidValue(path, value, requirement): return "config key '\(path)' = \(value) is invalid: \(requirement)"
         case let .estimator(message): return "config key 'estimator': \(message)"
+        case let .tooLargeForMemory(keys, detail):
+            return "config keys \(keys.map { "'\($0)'" }.joined(separator: ", ")) ask for more memory than this machine has: \(detail); reduce them"
         case let .optionNotTaken(path, estimators, takenBy):
             let owners = takenBy.isEmpty ? "no estimator has it" : "it is an option of \(takenBy.joined(separator: ", "))"
             return "config key '\(path)': no estimator of this sweep (\(estimators.joined(separator: ", "))) takes it; \(owners) (`vae-train estimators` lists each one's options)"

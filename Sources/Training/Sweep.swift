@@ -16,6 +16,9 @@ public struct PlannedRun: Sendable {
     /// The estimator options this run got from the config (`estimator.<key>`, sorted), swept or not;
     /// the sizes the model determines (`input_size`, `code_width`) are not listed.
     public let estimatorSettings: [(path: String, value: JSON)]
+    /// The values the config's conditional `overrides` set for this run (the last one wins per key), in
+    /// the order first set.
+    public let overrides: [(path: String, value: JSON)]
     public let config: RunConfig
     public let json: JSON
 }
@@ -27,9 +30,14 @@ extension PlannedRun {
         var settings = assignments
         let estimators = Set(plan.runs.map(\.config.estimator.estimator))
         if estimators.count > 1 {
-            settings += estimatorSettings.filter { setting in !assignments.contains { $0.path == setting.path } }
+            settings += estimatorSettings.filter { setting in
+                !assignments.contains { $0.path == setting.path } && !overrides.contains { $0.path == setting.path }
+            }
         }
-        let text = settings.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
+        var text = settings.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
+        if !overrides.isEmpty {
+            text += (text.isEmpty ? "" : "  ") + "overrides: " + overrides.map { "\($0.path)=\($0.value)" }.joined(separator: " ")
+        }
         return text.isEmpty ? id : "\(id)  \(text)"
     }
 }
@@ -84,6 +92,13 @@ public enum Sweep {
             json.set(path, to: value)
             overridden.append(path)
         }
+        // Conditional overrides are not a section of a run: taken out here, applied after expansion.
+        var conditionals: [ConditionalOverride] = []
+        if case var .object(top) = json, let raw = top["overrides"] {
+            conditionals = try ConditionalOverride.parse(raw)
+            top["overrides"] = nil
+            json = .object(top)
+        }
         // Every key is checked before anything expands: an empty list would silently make zero runs.
         try rejectEmptyLists(json, path: "")
         let axes = collectAxes(json, prefix: "")
@@ -112,12 +127,49 @@ public enum Sweep {
         for c in candidates.indices { try filter.apply(to: &candidates[c].json) }
         notes += filter.notes
 
+        // Conditional overrides, in order, on the expanded runs. A key given with --set stays as given.
+        var applied = [[(path: String, value: JSON)]](repeating: [], count: candidates.count)
+        var skippedForSet: Set<String> = []
+        for conditional in conditionals {
+            var matched = 0
+            for c in candidates.indices where conditional.matches(candidates[c].json) {
+                matched += 1
+                for (path, value) in conditional.set {
+                    if overridden.contains(where: { $0 == path || path.hasPrefix($0 + ".") || $0.hasPrefix(path + ".") }) {
+                        skippedForSet.insert("overrides[\(conditional.index)].set.\(path)")
+                        continue
+                    }
+                    candidates[c].json.set(path, to: value)
+                    if let i = applied[c].firstIndex(where: { $0.path == path }) { applied[c][i].value = value }
+                    else { applied[c].append((path, value)) }
+                }
+            }
+            // A sweep narrowed with --set (say --set estimator.name=st) leaves the other cells' overrides idle.
+            let narrowed = conditional.when.contains { condition in
+                overridden.contains { $0 == condition.path || condition.path.hasPrefix($0 + ".") || $0.hasPrefix(condition.path + ".")
+                    || (condition.path == "latent.shape" && ($0 == "latent.variables" || $0 == "latent.classes")) }
+            }
+            guard matched > 0 || narrowed else {
+                let seen = conditional.when.map { condition -> String in
+                    let values = Set(candidates.map { ConditionalOverride.value(at: condition.path, in: $0.json)?.description ?? "(not set)" })
+                    return "\(condition.path) is one of \(values.sorted().joined(separator: ", "))"
+                }
+                throw ConfigError.invalidValue(path: "overrides[\(conditional.index)].when", value: conditional.whenDescription,
+                    requirement: "matches no run of the sweep (\(seen.joined(separator: "; ")))")
+            }
+        }
+        if !skippedForSet.isEmpty {
+            notes.append("--set wins over the config's overrides: \(skippedForSet.sorted().joined(separator: ", ")) not applied")
+        }
+
         // Decode every run; runs that became identical (the same resolved config) are one run.
         let ids = runIDs(axes)
         var runs: [PlannedRun] = []
         var seen: [String: Int] = [:]
-        for (picks, runJSON) in candidates {
+        for (c, (picks, runJSON)) in candidates.enumerated() {
             let config = try RunConfig(json: runJSON, defaultName: defaultName)
+            // Before anything is allocated: a size that cannot fit is a config error, not an abort.
+            try MemoryEstimate(config: config).check()
             let resolved = config.json
             let key = resolved.serialized(pretty: false)
             if seen[key] != nil { continue }
@@ -138,7 +190,7 @@ public enum Sweep {
             }
             seen[key] = runs.count
             runs.append(PlannedRun(index: runs.count, id: id, assignments: assignments,
-                                   estimatorSettings: estimatorSettings, config: config, json: resolved))
+                                   estimatorSettings: estimatorSettings, overrides: applied[c], config: config, json: resolved))
         }
         if runs.count < candidates.count {
             notes.append("\(candidates.count - runs.count) run(s) became identical to another and were merged (\(candidates.count) -> \(runs.count) runs)")
@@ -146,6 +198,98 @@ public enum Sweep {
         let name = runs.first?.config.name ?? defaultName
         let directory = outputDirectory ?? ((runs.first?.config.output.directory ?? "results") as NSString).appendingPathComponent(name)
         return SweepPlan(name: name, axes: axes, runs: runs, directory: directory, notes: notes)
+    }
+
+    // MARK: - Conditional overrides
+
+    /// `{"when": {"estimator.name": "reinmax", "latent.shape": "4x24"}, "set": {"training.learning_rate": 5e-4}}`:
+    /// settings for the runs whose values match every `when` key (a list there means any of its values).
+    /// Keys are dotted paths or nested objects. Applied after the sweep expands, in the order written, so a
+    /// later override refines an earlier one; every `set` key is then decoded with its run like any other.
+    struct ConditionalOverride {
+        let index: Int
+        let when: [(path: String, values: [JSON])]
+        let set: [(path: String, value: JSON)]
+
+        var whenDescription: String {
+            "{" + when.map { "\"\($0.path)\": " + ($0.values.count == 1 ? $0.values[0].description : JSON.array($0.values).description) }
+                .joined(separator: ", ") + "}"
+        }
+
+        /// A run's value at `path`; `latent.shape` is also read from `latent.classes`/`variables`.
+        static func value(at path: String, in json: JSON) -> JSON? {
+            if let value = json.value(at: path), value != .null { return value }
+            if path == "latent.shape", case let .number(variables)? = json.value(at: "latent.variables") {
+                if case let .number(classes)? = json.value(at: "latent.classes") { return .string("\(Int(classes))x\(Int(variables))") }
+                return .string("\(Int(variables))")
+            }
+            return nil
+        }
+
+        func matches(_ json: JSON) -> Bool {
+            when.allSatisfy { condition in Self.value(at: condition.path, in: json).map(condition.values.contains) ?? false }
+        }
+
+        static func parse(_ raw: JSON) throws -> [ConditionalOverride] {
+            guard case let .array(items) = raw else {
+                throw ConfigError.wrongType(path: "overrides", expected: "a list of {\"when\": {...}, \"set\": {...}} objects", found: raw.typeName)
+            }
+            guard !items.isEmpty else {
+                throw ConfigError.invalidValue(path: "overrides", value: "[]", requirement: "give at least one {\"when\": {...}, \"set\": {...}}, or leave the key out")
+            }
+            return try items.enumerated().map { i, item in
+                let here = "overrides[\(i)]"
+                guard case let .object(object) = item else {
+                    throw ConfigError.wrongType(path: here, expected: "an object {\"when\": {...}, \"set\": {...}}", found: item.typeName)
+                }
+                if let unknown = object.keys.sorted().first(where: { $0 != "when" && $0 != "set" }) {
+                    throw ConfigError.unknownKey(path: "\(here).\(unknown)", allowed: ["when", "set"])
+                }
+                let when = try leaves(object["when"], path: "\(here).when")
+                let set = try leaves(object["set"], path: "\(here).set")
+                let conditions = try when.map { path, value -> (path: String, values: [JSON]) in
+                    if case let .array(values) = value {
+                        guard !values.isEmpty else {
+                            throw ConfigError.invalidValue(path: "\(here).when.\(path)", value: "[]", requirement: "a list here means any of its values; give at least one")
+                        }
+                        return (path, values)
+                    }
+                    return (path, [value])
+                }
+                for (path, value) in set {
+                    if case let .array(values) = value, !(listValuedKeys.contains(path) && !values.contains(where: { if case .array = $0 { return true } else { return false } })) {
+                        throw ConfigError.invalidValue(path: "\(here).set.\(path)", value: value.description,
+                            requirement: "an override sets one value (a list would be a sweep axis; sweep it in the config's body)")
+                    }
+                }
+                return ConditionalOverride(index: i, when: conditions, set: set)
+            }
+        }
+
+        /// The non-object values under `node`, as dotted paths, each checked to start with a config section.
+        private static func leaves(_ node: JSON?, path: String) throws -> [(String, JSON)] {
+            guard case let .object(object)? = node, !object.isEmpty else {
+                throw ConfigError.wrongType(path: path, expected: "a non-empty object of config keys (\"training.learning_rate\": 0.001)",
+                                            found: node?.typeName ?? "nothing")
+            }
+            var out: [(String, JSON)] = []
+            func visit(_ node: JSON, _ key: String) {
+                if case let .object(children) = node, !children.isEmpty {
+                    for k in children.keys.sorted() { visit(children[k]!, "\(key).\(k)") }
+                } else {
+                    out.append((key, node))
+                }
+            }
+            for key in object.keys.sorted() { visit(object[key]!, key) }
+            let allowed = RunConfig.sections.filter { $0 != "name" && $0 != "sweep" }
+            for (key, _) in out {
+                let section = String(key.split(separator: ".").first ?? "")
+                guard allowed.contains(section), key.contains(".") else {
+                    throw ConfigError.unknownKey(path: "\(path).\(key)", allowed: allowed.map { "\($0).<key>" })
+                }
+            }
+            return out
+        }
     }
 
     // MARK: - Estimator options
@@ -345,11 +489,48 @@ public enum Sweep {
         }
     }
 
+    /// The `summary.csv` columns of the swept keys: a list-of-objects axis is one column per key of its
+    /// objects (`estimator` -> `estimator.temperature`); keys the fixed columns already show (`estimator.name`,
+    /// `training.seed`) and repeated keys get no second column. Each column reads its value from the run's
+    /// assignment of `axis` at `key` (nil = the axis value itself).
+    static func summaryColumns(_ axes: [(path: String, values: [JSON])], fixed: [String])
+        -> [(column: String, axis: String, key: [String])] {
+        var columns: [(column: String, axis: String, key: [String])] = []
+        func leaves(_ value: JSON, _ key: [String], into out: inout [[String]]) {
+            if case let .object(object) = value {
+                for k in object.keys.sorted() { leaves(object[k]!, key + [k], into: &out) }
+            } else if !out.contains(key) {
+                out.append(key)
+            }
+        }
+        for axis in axes {
+            var keys: [[String]] = []
+            for value in axis.values { leaves(value, [], into: &keys) }
+            for key in keys {
+                let column = ([axis.path] + key).joined(separator: ".")
+                guard column != "estimator.name", column != "training.seed", !fixed.contains(column),
+                      !columns.contains(where: { $0.column == column }) else { continue }
+                columns.append((column, axis.path, key))
+            }
+        }
+        return columns
+    }
+
     static func slug(_ value: JSON) -> String {
         let text: String
         switch value {
         case let .string(s): text = s
         case let .array(items): text = items.map { slug($0) }.joined(separator: "x")
+        case let .object(object):
+            // A list-of-objects axis (`"estimator": [{"name": "st", "temperature": 1}, ...]`) names the
+            // folder by its name first, then key-value pairs: `estimator-st-temperature-1`.
+            var parts: [String] = []
+            var named = false
+            if case let .string(name)? = object["name"] { parts.append(slug(.string(name))); named = true }
+            for key in object.keys.sorted() where !(key == "name" && named) && object[key] != .null {
+                parts.append("\(slug(.string(key)))-\(slug(object[key]!))")
+            }
+            text = parts.joined(separator: "-")
         default: text = value.description
         }
         return String(text.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })

@@ -107,8 +107,8 @@ public enum SweepRunner {
     /// listed with status `missing`, unfinished ones `incomplete`). Swept keys get their own columns.
     @discardableResult
     public static func writeSummary(_ plan: SweepPlan) throws -> String {
-        let axisColumns = plan.axes.map(\.path).filter { $0 != "estimator.name" && $0 != "training.seed" }
-        var text = (summaryColumns + axisColumns).joined(separator: ",") + "\n"
+        let axisColumns = Sweep.summaryColumns(plan.axes, fixed: summaryColumns)
+        var text = (summaryColumns + axisColumns.map(\.column)).joined(separator: ",") + "\n"
         for run in plan.runs {
             let config = run.config
             let metricsPath = (directory(of: run, in: plan) as NSString).appendingPathComponent("metrics.csv")
@@ -122,8 +122,11 @@ public enum SweepRunner {
             var fields = [String(run.index), run.id, status, config.estimator.estimator, config.latent.spec.description.replacingOccurrences(of: " ", with: "-"),
                           String(config.training.seed), String(epochsDone), String(config.training.epochs)]
             fields += ["train_loss", "train_recon", "train_kl", "eval_loss", "eval_iwae_nll", "elapsed_seconds"].map { final[$0] ?? "" }
-            fields += axisColumns.map { path in
-                run.assignments.first { $0.path == path }.map { Sweep.slug($0.value) } ?? ""
+            fields += axisColumns.map { column in
+                guard let assigned = run.assignments.first(where: { $0.path == column.axis })?.value else { return "" }
+                var value: JSON? = assigned
+                for part in column.key { value = value?[part] }
+                return value.map { $0 == .null ? "" : Sweep.slug($0) } ?? ""
             }
             text += fields.joined(separator: ",") + "\n"
         }

@@ -65,6 +65,8 @@ public final class Trainer {
     ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
     public init(config: RunConfig, directory: String, datasets: (Dataset, Dataset)? = nil,
                 log: @escaping (String) -> Void = { print($0) }) throws {
+        // Before the data and the model are allocated (a library caller may skip Sweep.plan).
+        try MemoryEstimate(config: config).check()
         self.config = config
         self.directory = directory
         self.log = log
