@@ -43,6 +43,53 @@ extension UnaryOp {
 /// y = f(x) for a CKernels function, in the scalar type's precision.
 typealias VectorUnary<S> = (dg_unary_op, UnsafePointer<S>, UnsafeMutablePointer<S>, Int) -> Void
 
+// MARK: - Entry points shared by Float and Double
+// What the TensorScalar requirements do, once: Scalar.swift's Float and Double witnesses pass their
+// CKernels functions in, so each loop is still compiled for a concrete type.
+
+/// Transcendental ops through CKernels (SLEEF), the rest through `unaryKernel`, split across threads.
+@inline(__always)
+func unaryEntry<S: TensorScalar>(_ op: UnaryOp, _ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, _ count: Int,
+                                 vector: VectorUnary<S>) {
+    guard let vectorised = op.vectorised else {
+        return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) {
+            unaryKernel(op, x + $0.lowerBound, y + $0.lowerBound, $0.count)
+        }
+    }
+    Parallel.forEachChunk(count) { vector(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
+}
+
+/// Large same-shape operands (the K-sample estimators' tensors) split across threads; below
+/// `Parallel.minimumCheapChunk` per thread the dispatch costs more than these cheap loops save.
+@inline(__always)
+func binaryEntry<S: TensorScalar>(_ op: BinaryOp, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>,
+                                  _ bStrides: [Int], _ out: UnsafeMutablePointer<S>, _ shape: [Int]) {
+    let count = shape.reduce(1, *)
+    if Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk, aStrides == bStrides, aStrides == contiguousStrides(shape) {
+        return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
+            binaryKernel(op, a + r.lowerBound, [1], b + r.lowerBound, [1], out + r.lowerBound, [r.count])
+        }
+    }
+    binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+}
+
+/// `softmaxKernel` on chunks of whole rows across threads.
+@inline(__always)
+func softmaxEntry<S: TensorScalar>(_ x: UnsafePointer<S>, _ y: UnsafeMutablePointer<S>, rows: Int, columns: Int, log: Bool,
+                                   temperature: S, exp vectorExp: VectorUnary<S>) {
+    Parallel.forEachRowChunk(rows: rows, width: columns) { r in
+        let offset = r.lowerBound * columns
+        softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log, temperature: temperature, exp: vectorExp)
+    }
+}
+
+/// A row-wise CKernels kernel (the fused Bernoulli NLL and its gradient) on chunks of whole rows across
+/// threads: `body(elementOffset, rows)` runs one chunk.
+@inline(__always)
+func rowChunkEntry(rows: Int, columns: Int, _ body: (_ offset: Int, _ rows: Range<Int>) -> Void) {
+    Parallel.forEachRowChunk(rows: rows, width: columns) { body($0.lowerBound * columns, $0) }
+}
+
 // MARK: - Unary
 
 protocol UnaryFunctor { static func apply<S: TensorScalar>(_ x: S) -> S }

@@ -65,24 +65,11 @@ extension Float: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        guard let vectorised = op.vectorised else {
-            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) {
-                unaryKernel(op, x + $0.lowerBound, y + $0.lowerBound, $0.count)
-            }
-        }
-        Parallel.forEachChunk(count) { dg_unary_f32(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
+        unaryEntry(op, x, y, count) { dg_unary_f32($0, $1, $2, $3) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
-        // Large same-shape operands (the K-sample estimators' tensors) split across threads; below
-        // `Parallel.minimumCheapChunk` per thread the dispatch costs more than these cheap loops save.
-        let count = shape.reduce(1, *)
-        if Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk, aStrides == bStrides, aStrides == contiguousStrides(shape) {
-            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
-                binaryKernel(op, a + r.lowerBound, [1], b + r.lowerBound, [1], out + r.lowerBound, [r.count])
-            }
-        }
-        binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+        binaryEntry(op, a, aStrides, b, bStrides, out, shape)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Float>, _ strides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
         stridedCopyKernel(x, strides, out, shape)
@@ -93,12 +80,7 @@ extension Float: TensorScalar {
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, log: Bool,
                                       temperature: Float) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
-            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log, temperature: temperature) {
-                dg_unary_f32($0, $1, $2, $3)
-            }
-        }
+        softmaxEntry(x, y, rows: rows, columns: columns, log: log, temperature: temperature) { dg_unary_f32($0, $1, $2, $3) }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f32($0, $1, $2, $3) }
@@ -113,16 +95,14 @@ extension Float: TensorScalar {
     public static func _allFiniteKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
     public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
                                                   _ out: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_f32(logits + offset, targets + offset, out + r.lowerBound, r.count, columns)
         }
     }
     public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Float>, _ targets: UnsafePointer<Float>,
                                                           _ upstream: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                                                           rows: Int, columns: Int) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_backward_f32(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
         }
     }
@@ -147,24 +127,11 @@ extension Double: TensorScalar {
                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
     public static func _unaryKernel(_ op: UnaryOp, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ count: Int) {
-        guard let vectorised = op.vectorised else {
-            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) {
-                unaryKernel(op, x + $0.lowerBound, y + $0.lowerBound, $0.count)
-            }
-        }
-        Parallel.forEachChunk(count) { dg_unary_f64(vectorised, x + $0.lowerBound, y + $0.lowerBound, $0.count) }
+        unaryEntry(op, x, y, count) { dg_unary_f64($0, $1, $2, $3) }
     }
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
-        // Large same-shape operands (the K-sample estimators' tensors) split across threads; below
-        // `Parallel.minimumCheapChunk` per thread the dispatch costs more than these cheap loops save.
-        let count = shape.reduce(1, *)
-        if Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk, aStrides == bStrides, aStrides == contiguousStrides(shape) {
-            return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
-                binaryKernel(op, a + r.lowerBound, [1], b + r.lowerBound, [1], out + r.lowerBound, [r.count])
-            }
-        }
-        binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+        binaryEntry(op, a, aStrides, b, bStrides, out, shape)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Double>, _ strides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
         stridedCopyKernel(x, strides, out, shape)
@@ -175,12 +142,7 @@ extension Double: TensorScalar {
     }
     public static func _softmaxKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int, log: Bool,
                                       temperature: Double) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
-            softmaxKernel(x + offset, y + offset, rows: r.count, columns: columns, log: log, temperature: temperature) {
-                dg_unary_f64($0, $1, $2, $3)
-            }
-        }
+        softmaxEntry(x, y, rows: rows, columns: columns, log: log, temperature: temperature) { dg_unary_f64($0, $1, $2, $3) }
     }
     public static func _logSumExpKernel(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
         logSumExpKernel(x, y, rows: rows, columns: columns) { dg_unary_f64($0, $1, $2, $3) }
@@ -195,16 +157,14 @@ extension Double: TensorScalar {
     public static func _allFiniteKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Bool { allFiniteKernel(x, count) }
     public static func _sigmoidCrossEntropyKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
                                                   _ out: UnsafeMutablePointer<Double>, rows: Int, columns: Int) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_f64(logits + offset, targets + offset, out + r.lowerBound, r.count, columns)
         }
     }
     public static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Double>, _ targets: UnsafePointer<Double>,
                                                           _ upstream: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
                                                           rows: Int, columns: Int) {
-        Parallel.forEachRowChunk(rows: rows, width: columns) { r in
-            let offset = r.lowerBound * columns
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_backward_f64(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
         }
     }

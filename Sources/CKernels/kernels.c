@@ -87,6 +87,55 @@ const char *dg_kernel_isa(void) {
 SCALAR_FUNCS(float, expf, logf, log1pf, tanhf, fabsf)
 SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
 
+// MARK: - Scalar path bodies (also the tails of the vector optimizer loops)
+
+#define SCALAR_PATH(T, SQRT)                                                                            \
+    static void unary_scalar_##T(dg_unary_op op, const T *x, T *y, long n) {                            \
+        for (long i = 0; i < n; i++) y[i] = scalar_apply_##T(op, x[i]);                                 \
+    }                                                                                                   \
+    static void bernoulli_nll_scalar_##T(const T *l, const T *t, T *out, long rows, long cols) {        \
+        for (long r = 0; r < rows; r++) {                                                               \
+            T total = 0;                                                                                \
+            for (long j = 0; j < cols; j++) {                                                           \
+                T x = l[r * cols + j];                                                                  \
+                total += scalar_apply_##T(DG_SOFTPLUS, x) - t[r * cols + j] * x;                        \
+            }                                                                                           \
+            out[r] = total;                                                                             \
+        }                                                                                               \
+    }                                                                                                   \
+    static void bernoulli_nll_backward_scalar_##T(const T *l, const T *t, const T *g, T *out, long rows, long cols) { \
+        for (long r = 0; r < rows; r++)                                                                 \
+            for (long j = 0; j < cols; j++)                                                             \
+                out[r * cols + j] = (scalar_apply_##T(DG_SIGMOID, l[r * cols + j]) - t[r * cols + j]) * g[r]; \
+    }                                                                                                   \
+    static int adam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T stepSize, T beta1, T beta2,      \
+                               T invSqrtBias2, T eps) {                                                 \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        int ok = 1;                                                                                     \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            p[i] -= stepSize * mi / (SQRT(vi) * invSqrtBias2 + eps);                                    \
+            ok &= gi * 0 == 0;                                                                          \
+        }                                                                                               \
+        return ok;                                                                                      \
+    }                                                                                                   \
+    static int radam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T scale, T beta1, T beta2,        \
+                                int rectified, T rr, T eps) {                                           \
+        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
+        int ok = 1;                                                                                     \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
+            m[i] = mi; v[i] = vi;                                                                       \
+            if (rectified) p[i] -= scale * mi * rr / (SQRT(vi) + eps);                                  \
+            else p[i] -= scale * mi;                                                                    \
+            ok &= gi * 0 == 0;                                                                          \
+        }                                                                                               \
+        return ok;                                                                                      \
+    }
+SCALAR_PATH(float, sqrtf)
+SCALAR_PATH(double, sqrt)
+
 // MARK: - Vector paths
 
 // V: vector of T with W lanes; M: same-size integer vector (comparison results, all-ones or zero lanes).
@@ -192,13 +241,8 @@ SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
         }                                                                                               \
         int ok = 1;                                                                                     \
         for (int k = 0; k < W; k++) ok &= finite[k] == 0;                                               \
-        for (; i < n; i++) {                                                                            \
-            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
-            m[i] = mi; v[i] = vi;                                                                       \
-            p[i] -= stepSize * mi / (sqrt(vi) * invSqrtBias2 + eps);                                    \
-            ok &= gi * 0 == 0;                                                                          \
-        }                                                                                               \
-        return ok;                                                                                      \
+        /* The tail: the scalar path's loop (same roundings, so the same bits). */                      \
+        return adam_scalar_##T(p + i, g + i, m + i, v + i, n - i, stepSize, beta1, beta2, invSqrtBias2, eps) & ok; \
     }                                                                                                   \
     __attribute__((target(TARGET))) static int radam_##SUF(T *p, const T *g, T *m, T *v, long n,       \
                                                             T scale, T beta1, T beta2, int rectified, T rr, T eps) { \
@@ -219,14 +263,7 @@ SCALAR_FUNCS(double, exp, log, log1p, tanh, fabs)
         }                                                                                               \
         int ok = 1;                                                                                     \
         for (int k = 0; k < W; k++) ok &= finite[k] == 0;                                               \
-        for (; i < n; i++) {                                                                            \
-            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
-            m[i] = mi; v[i] = vi;                                                                       \
-            if (rectified) p[i] -= scale * mi * rr / (sqrt(vi) + eps);                                  \
-            else p[i] -= scale * mi;                                                                    \
-            ok &= gi * 0 == 0;                                                                          \
-        }                                                                                               \
-        return ok;                                                                                      \
+        return radam_scalar_##T(p + i, g + i, m + i, v + i, n - i, scale, beta1, beta2, rectified, rr, eps) & ok; \
     }
 
 VECTOR_PATH(f512, float, 16, int, "avx512f", Sleef_expf16_u10avx512f, Sleef_logf16_u10avx512f,
@@ -238,54 +275,6 @@ VECTOR_PATH(f256, float, 8, int, "avx2,fma", Sleef_expf8_u10avx2, Sleef_logf8_u1
 VECTOR_PATH(d256, double, 4, long long, "avx2,fma", Sleef_expd4_u10avx2, Sleef_logd4_u10avx2,
             Sleef_log1pd4_u10avx2, Sleef_tanhd4_u10avx2, _mm256_sqrt_pd)
 
-// MARK: - Scalar path bodies
-
-#define SCALAR_PATH(T, SQRT)                                                                            \
-    static void unary_scalar_##T(dg_unary_op op, const T *x, T *y, long n) {                            \
-        for (long i = 0; i < n; i++) y[i] = scalar_apply_##T(op, x[i]);                                 \
-    }                                                                                                   \
-    static void bernoulli_nll_scalar_##T(const T *l, const T *t, T *out, long rows, long cols) {        \
-        for (long r = 0; r < rows; r++) {                                                               \
-            T total = 0;                                                                                \
-            for (long j = 0; j < cols; j++) {                                                           \
-                T x = l[r * cols + j];                                                                  \
-                total += scalar_apply_##T(DG_SOFTPLUS, x) - t[r * cols + j] * x;                        \
-            }                                                                                           \
-            out[r] = total;                                                                             \
-        }                                                                                               \
-    }                                                                                                   \
-    static void bernoulli_nll_backward_scalar_##T(const T *l, const T *t, const T *g, T *out, long rows, long cols) { \
-        for (long r = 0; r < rows; r++)                                                                 \
-            for (long j = 0; j < cols; j++)                                                             \
-                out[r * cols + j] = (scalar_apply_##T(DG_SIGMOID, l[r * cols + j]) - t[r * cols + j]) * g[r]; \
-    }                                                                                                   \
-    static int adam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T stepSize, T beta1, T beta2,      \
-                               T invSqrtBias2, T eps) {                                                 \
-        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
-        int ok = 1;                                                                                     \
-        for (long i = 0; i < n; i++) {                                                                  \
-            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
-            m[i] = mi; v[i] = vi;                                                                       \
-            p[i] -= stepSize * mi / (SQRT(vi) * invSqrtBias2 + eps);                                    \
-            ok &= gi * 0 == 0;                                                                          \
-        }                                                                                               \
-        return ok;                                                                                      \
-    }                                                                                                   \
-    static int radam_scalar_##T(T *p, const T *g, T *m, T *v, long n, T scale, T beta1, T beta2,        \
-                                int rectified, T rr, T eps) {                                           \
-        const T c1 = 1 - beta1, c2 = 1 - beta2;                                                         \
-        int ok = 1;                                                                                     \
-        for (long i = 0; i < n; i++) {                                                                  \
-            T gi = g[i], mi = beta1 * m[i] + c1 * gi, vi = beta2 * v[i] + c2 * gi * gi;                 \
-            m[i] = mi; v[i] = vi;                                                                       \
-            if (rectified) p[i] -= scale * mi * rr / (SQRT(vi) + eps);                                  \
-            else p[i] -= scale * mi;                                                                    \
-            ok &= gi * 0 == 0;                                                                          \
-        }                                                                                               \
-        return ok;                                                                                      \
-    }
-SCALAR_PATH(float, sqrtf)
-SCALAR_PATH(double, sqrt)
 
 // MARK: - Entry points
 
