@@ -38,6 +38,21 @@ enum VAETrainBinary {
     }
 }
 
+/// Exit status and combined stdout + stderr of a program run to completion (scripts, python3).
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
 /// Data: the set a config names, or a clear error; never a silent substitute (issue 11).
 final class DataChoiceTests: XCTestCase {
     /// A scratch checkout whose data/embedded is the real subset and which has no full MNIST.

@@ -24,16 +24,7 @@ final class ExportTests: XCTestCase {
     func python(_ script: String) throws -> (status: Int32, out: String) {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no /usr/bin/python3") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runProcess(python, ["-c", script])
     }
 
     func testNumpyReadsTheNamedArraysWithTheTrainedValues() throws {

@@ -14,20 +14,11 @@ final class SetupTests: XCTestCase {
         if !FileManager.default.fileExists(atPath: scripts + "/fetch_data.sh") {
             try FileManager.default.copyItem(atPath: Self.root.path + "/scripts/fetch_data.sh", toPath: scripts + "/fetch_data.sh")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [scripts + "/fetch_data.sh"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["MNIST_SRC"] = nil
         environment["BINARIZED_MNIST_SRC"] = nil
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let (status, out) = try runProcess("/bin/bash", [scripts + "/fetch_data.sh"] + arguments, environment: environment)
+        return (status, out)
     }
 
     func scratchDirectory() -> String {
