@@ -15,7 +15,7 @@ help:
 	@echo "make example   build and run Examples/DiscreteToy, a non-VAE model using the estimator registry"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
 	@echo "make bench     training throughput, step time vs. the sgemm-only ideal and its breakdown (writes runs/bench.csv)"
-	@echo "make sweep CONFIG=configs/x.json JOBS=2   run a sweep (JOBS processes in parallel)"
+	@echo "make sweep CONFIG=configs/sweep_example.json JOBS=2   run a sweep (JOBS processes in parallel)"
 	@echo "make reinmax-table[-shape] SHAPE=4x24 EPOCHS=160 SEEDS=[0,...] JOBS=2   the ReinMax MNIST-VAE protocol"
 	@echo "make report    results/REPORT.md and results/plots/ from the CSVs under results/"
 	@echo "make slurm-smoke   one-node Slurm on this machine: submit a tiny sweep, check its summary"
