@@ -58,6 +58,14 @@ public enum EstimatorRegistry {
         }
     }
 
+    /// Estimators whose `temperature` option may follow a schedule (`schedule.temperature`): those that
+    /// take one and do not learn it (REBAR and RELAX tune theirs as a parameter).
+    public static let temperatureScheduleEstimators: [String] = all.filter { descriptor in
+        guard descriptor.optionKeys.contains("temperature"),
+              let made = try? descriptor.make(EstimatorOptions(estimator: descriptor.name), scalar: Float.self) else { return false }
+        return made.parameters.isEmpty
+    }.map { $0.name }
+
     /// Options the trainer fills in from the model's sizes (a config need not give them).
     public static let modelSizedOptions: Set<String> = ["input_size", "code_width"]
 

@@ -102,6 +102,8 @@ public struct RunConfig: Equatable, Sendable {
     public var training = TrainingConfig()
     public var evaluation = EvaluationConfig()
     public var output = OutputConfig()
+    /// Learning-rate and temperature schedules (absent: both constant).
+    public var schedule = ScheduleConfig()
 
     public init() {}
 
@@ -247,7 +249,7 @@ struct SectionReader {
 }
 
 extension RunConfig {
-    static let sections = ["name", "data", "model", "latent", "estimator", "training", "evaluation", "output", "sweep"]
+    static let sections = ["name", "data", "model", "latent", "estimator", "training", "evaluation", "output", "schedule", "sweep"]
 
     /// Decodes and validates one run's configuration (a sweep must be expanded first; see `Sweep`).
     public init(json original: JSON, defaultName: String = "run") throws {
@@ -325,6 +327,11 @@ extension RunConfig {
         output.stepsEvery = try o.integer("steps_every", default: 0, minimum: 0)
         try o.finish()
 
+        schedule = try ScheduleConfig.decode(top.raw("schedule"))
+        if let temperatureSchedule = schedule.temperature {
+            try RunConfig.checkTemperatureSchedule(temperatureSchedule, estimator: estimator, family: latent.spec.family)
+        }
+
         _ = top.raw("sweep")  // expanded before decoding; tolerated here so resolved sweeps still decode
         try top.finish()
     }
@@ -349,14 +356,58 @@ extension RunConfig {
         return options
     }
 
+    /// The estimator's starting temperature τ₀: its `temperature` option, or that option's default.
+    public static func initialTemperature(of options: EstimatorOptions) -> Double? {
+        guard let descriptor = try? EstimatorRegistry.descriptor(named: options.estimator),
+              descriptor.optionKeys.contains("temperature") else { return nil }
+        let value = options.values["temperature"] ?? EstimatorRegistry.optionSpecs(of: descriptor).first { $0.key == "temperature" }?.defaultValue
+        if case let .number(t)? = value { return t }
+        return nil
+    }
+
+    /// Whether the estimator's temperature may follow `schedule`: it must take a `temperature` option, not
+    /// learn it (REBAR and RELAX do), accept the schedule's floor, and start at or above it.
+    static func checkTemperatureSchedule(_ schedule: TemperatureSchedule, estimator options: EstimatorOptions, family: LatentFamily) throws {
+        let name = options.estimator
+        guard let tau0 = initialTemperature(of: options) else {
+            throw ConfigError.invalidValue(path: "schedule.temperature", value: "set",
+                requirement: "estimator '\(name)' has no temperature option; it applies to \(EstimatorRegistry.temperatureScheduleEstimators.joined(separator: ", "))")
+        }
+        guard EstimatorRegistry.temperatureScheduleEstimators.contains(name) else {
+            throw ConfigError.invalidValue(path: "schedule.temperature", value: "set",
+                requirement: "estimator '\(name)' learns its temperature (one of its own parameters); a schedule applies to \(EstimatorRegistry.temperatureScheduleEstimators.joined(separator: ", "))")
+        }
+        var floor = options
+        floor.values["temperature"] = .number(schedule.minimum)
+        do {
+            _ = try EstimatorRegistry.make(floor, family: family, scalar: Float.self)
+        } catch let EstimatorError.invalidOption(_, _, value, requirement) {
+            throw ConfigError.invalidValue(path: "schedule.temperature.minimum", value: value, requirement: "\(name)'s temperature \(requirement)")
+        }
+        guard schedule.minimum <= tau0 else {
+            throw ConfigError.invalidValue(path: "schedule.temperature.minimum", value: "\(schedule.minimum)",
+                requirement: "must be <= the estimator's starting temperature τ₀ = \(tau0) (estimator.temperature)")
+        }
+    }
+
+    /// True when a schedule's length is the run's own (a cosine learning rate without `steps`): then the
+    /// run cannot be continued to more epochs.
+    public var scheduleSpansRun: Bool {
+        if case .cosine(nil, _)? = schedule.learningRate { return true }
+        return false
+    }
+
     /// Whether a checkpoint written under `saved` (its compact JSON) may continue under `current`:
     /// everything but `training.epochs` must match.
     public static func resumable(_ saved: String, _ current: JSON) -> Bool {
         guard var old = try? JSON.parse(Data(saved.utf8)) else { return false }
         var new = current
+        // A cosine schedule without `steps` spans the run: its length (the epoch count) may not change either.
+        let spansRun = current.value(at: "schedule.learning_rate.type") == .string("cosine")
+            && (current.value(at: "schedule.learning_rate.steps") ?? .null) == .null
         // Keys that change how a run is shown, not what it computes, may change on resume too (a
         // checkpoint written before `output.steps_every` existed lacks it: null on both sides).
-        for key in ["training.epochs"] + RunFolder.cosmeticKeys.filter({ $0.hasPrefix("output.") }) {
+        for key in (spansRun ? [] : ["training.epochs"]) + RunFolder.cosmeticKeys.filter({ $0.hasPrefix("output.") }) {
             old.set(key, to: .null)
             new.set(key, to: .null)
         }
@@ -378,7 +429,7 @@ extension RunConfig {
         var latentObject: [String: JSON] = ["family": .string(latent.spec.family.rawValue),
                                             "variables": num(Double(latent.spec.variables)), "kl": .string(latent.kl.rawValue)]
         if latent.spec.family == .categorical { latentObject["classes"] = num(Double(latent.spec.classes)) }
-        return .object([
+        var top: [String: JSON] = [
             "name": .string(name),
             "data": .object(["dataset": .string(data.dataset.rawValue), "directory": data.directory.map(JSON.string) ?? .null,
                              "binarization": .string(data.binarization.rawValue),
@@ -400,6 +451,8 @@ extension RunConfig {
             "output": .object(["directory": .string(output.directory), "checkpoint": .bool(output.checkpoint),
                                "progress": .string(output.progress.rawValue),
                                "steps_every": num(Double(output.stepsEvery))]),
-        ])
+        ]
+        if let scheduleJSON = schedule.json { top["schedule"] = scheduleJSON }
+        return .object(top)
     }
 }

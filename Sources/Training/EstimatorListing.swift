@@ -20,4 +20,30 @@ public enum EstimatorListing {
         }
         return lines.joined(separator: "\n")
     }
+
+    /// The same facts as `text`, as JSON for scripts (`scripts/report.py` takes the estimators' names and
+    /// order from it): a list in registry order of `{name, summary, families, options: [{key, default,
+    /// requirement}]}`; model-sized options say so in `requirement`.
+    public static var json: String {
+        let entries: [JSON] = EstimatorRegistry.all.map { descriptor in
+            let options: [JSON] = EstimatorRegistry.optionSpecs(of: descriptor).map { spec in
+                let value: JSON
+                switch spec.defaultValue {
+                case .number(let d): value = .number(d)
+                case .string(let s): value = .string(s)
+                case .bool(let b): value = .bool(b)
+                }
+                let rule = EstimatorRegistry.modelSizedOptions.contains(spec.key)
+                    ? "filled in from the model's sizes" : spec.requirement
+                return .object(["key": .string(spec.key), "default": value, "requirement": .string(rule)])
+            }
+            return .object([
+                "name": .string(descriptor.name),
+                "summary": .string(descriptor.summary),
+                "families": .array(descriptor.families.map(\.rawValue).sorted().map { .string($0) }),
+                "options": .array(options),
+            ])
+        }
+        return JSON.array(entries).serialized(pretty: true)
+    }
 }

@@ -17,6 +17,10 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var evalIWAE: Double?
     /// Trace of the covariance of the encoder-logit gradient estimate on a fixed batch (nil when off).
     public var gradientVariance: Double?
+    /// The learning rate and the estimator's temperature at the epoch's last update; nil (and no column)
+    /// unless the run has that schedule (`schedule.learning_rate`, `schedule.temperature`).
+    public var learningRate: Double? = nil
+    public var temperature: Double? = nil
     public var examplesPerSecond: Double
     public var epochSeconds: Double
     public var elapsedSeconds: Double
@@ -28,16 +32,27 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     /// Columns that depend on the machine's speed, excluded from reproducibility comparisons.
     public static let timingColumns: Set<String> = ["examples_per_sec", "epoch_seconds", "elapsed_seconds"]
 
-    public var csvRow: String {
+    /// The columns for rows with (or without) scheduled values: `learning_rate` and `temperature` come
+    /// before the timing columns, and only in runs with that schedule.
+    public static func columns(learningRate: Bool, temperature: Bool) -> [String] {
+        let timing = columns.suffix(3)
+        return columns.dropLast(3) + (learningRate ? ["learning_rate"] : []) + (temperature ? ["temperature"] : []) + timing
+    }
+
+    public var csvRow: String { csvRow(learningRate: learningRate != nil, temperature: temperature != nil) }
+
+    public func csvRow(learningRate withLearningRate: Bool, temperature withTemperature: Bool) -> String {
         func f(_ x: Double?, _ digits: Int = 6) -> String {
             guard let x else { return "" }
             if x.isNaN { return "nan" }
             if x.isInfinite { return x > 0 ? "inf" : "-inf" }
             return String(format: "%.\(digits)f", x)
         }
-        return [String(epoch), String(step), f(trainLoss), f(trainReconstruction), f(trainKL), f(evalLoss),
-                f(evalReconstruction), f(evalKL), f(evalIWAE), f(gradientVariance, 8), f(examplesPerSecond, 1),
-                f(epochSeconds, 3), f(elapsedSeconds, 3)].joined(separator: ",")
+        func g(_ x: Double?) -> String { x.map { String(format: "%.9g", $0) } ?? "" }
+        return ([String(epoch), String(step), f(trainLoss), f(trainReconstruction), f(trainKL), f(evalLoss),
+                 f(evalReconstruction), f(evalKL), f(evalIWAE), f(gradientVariance, 8)]
+                + (withLearningRate ? [g(learningRate)] : []) + (withTemperature ? [g(temperature)] : [])
+                + [f(examplesPerSecond, 1), f(epochSeconds, 3), f(elapsedSeconds, 3)]).joined(separator: ",")
     }
 }
 
@@ -113,8 +128,9 @@ public func writeAtomically(_ contents: Data, to path: String) throws {
 }
 
 public func writeMetricsCSV(_ rows: [EpochMetrics], to path: String) throws {
-    var text = EpochMetrics.columns.joined(separator: ",") + "\n"
-    for row in rows { text += row.csvRow + "\n" }
+    let learningRate = rows.contains { $0.learningRate != nil }, temperature = rows.contains { $0.temperature != nil }
+    var text = EpochMetrics.columns(learningRate: learningRate, temperature: temperature).joined(separator: ",") + "\n"
+    for row in rows { text += row.csvRow(learningRate: learningRate, temperature: temperature) + "\n" }
     try writeAtomically(Data(text.utf8), to: path)
 }
 

@@ -78,7 +78,8 @@ public enum RunFolder {
         let differences = differences(old, config.json)
         if differences.isEmpty { return resume ? .resume : .start }
         // Only the epoch count differs: a run can be continued up to the new count.
-        if differences.map(\.path) == ["training.epochs"], existing.epochsDone <= config.training.epochs {
+        // Not when a cosine schedule spans the run's length: more epochs would change its past learning rates.
+        if differences.map(\.path) == ["training.epochs"], existing.epochsDone <= config.training.epochs, !config.scheduleSpansRun {
             if resume { return .resume }
             if overwrite { return .overwrite }
             throw RunFolderError(directory: directory, differences: differences, unreadable: false, resumable: true)

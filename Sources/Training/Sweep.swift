@@ -126,6 +126,7 @@ public enum Sweep {
                                            optionsSetOnCommandLine: Set(overridden.filter { $0.hasPrefix("estimator.") }.map { String($0.dropFirst("estimator.".count)) }))
         for c in candidates.indices { try filter.apply(to: &candidates[c].json) }
         notes += filter.notes
+        notes += dropTemperatureSchedule(&candidates)
 
         // Conditional overrides, in order, on the expanded runs. A key given with --set stays as given.
         var applied = [[(path: String, value: JSON)]](repeating: [], count: candidates.count)
@@ -313,6 +314,24 @@ public enum Sweep {
         }
         visit(json["estimator"])
         return names
+    }
+
+    /// A temperature schedule applies to the estimators with a fixed temperature: in a sweep where some
+    /// estimators have one, it is dropped for the runs of the others, with a note. Where none has one, it
+    /// is left for decoding to report as an error.
+    static func dropTemperatureSchedule(_ candidates: inout [(picks: [Int], json: JSON)]) -> [String] {
+        func scheduled(_ json: JSON) -> Bool { (json.value(at: "schedule.temperature") ?? .null) != .null }
+        let takers = Set(EstimatorRegistry.temperatureScheduleEstimators)
+        let names = Set(candidates.filter { scheduled($0.json) }.compactMap { estimatorName(of: $0.json) })
+        guard !names.isDisjoint(with: takers) else { return [] }
+        var droppedFor: Set<String> = []
+        for c in candidates.indices where scheduled(candidates[c].json) {
+            guard let name = estimatorName(of: candidates[c].json), !takers.contains(name) else { continue }
+            candidates[c].json.set("schedule.temperature", to: .null)
+            droppedFor.insert(name)
+        }
+        guard !droppedFor.isEmpty else { return [] }
+        return ["schedule.temperature applies to \(names.intersection(takers).sorted().joined(separator: ", ")) only; dropped for the runs of \(droppedFor.sorted().joined(separator: ", "))"]
     }
 
     /// Drops, run by run, the estimator options the run's estimator does not take, when another

@@ -38,7 +38,8 @@ public final class Trainer {
     public let config: RunConfig
     public let directory: String
     public let model: DiscreteVAE<Float>
-    public let estimator: any GradientEstimator<Float>
+    /// The estimator; rebuilt with the scheduled temperature when `schedule.temperature` changes it.
+    public private(set) var estimator: any GradientEstimator<Float>
     let optimizer: Optimizer<Float>
     let estimatorOptimizer: Optimizer<Float>?
     let trainSet: Dataset
@@ -60,6 +61,8 @@ public final class Trainer {
     public var stepsPath: String { (directory as NSString).appendingPathComponent("steps.csv") }
     /// steps.csv, open while a run with `output.steps_every` > 0 trains.
     var stepLog: StepLog?
+    /// The temperature the estimator was built with, when a temperature schedule moves it.
+    public private(set) var scheduledTemperature: Double?
 
     /// - Parameters:
     ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
@@ -194,6 +197,7 @@ public final class Trainer {
         for s in 0..<steps {
             let indices = order[(s * batchSize)..<min(n, (s + 1) * batchSize)]
             let x = batch(trainSet, indices, stream: &streams.data)
+            try applySchedules()
             let result = try trainStep(x)
             sumReconstruction += result.reconstructionSum
             sumKL += result.klSum
@@ -212,7 +216,35 @@ public final class Trainer {
         let seconds = Date().timeIntervalSince(clock)
         return EpochMetrics(epoch: epoch, step: step, trainLoss: (sumReconstruction + sumKL) / Double(examples),
                             trainReconstruction: sumReconstruction / Double(examples), trainKL: sumKL / Double(examples),
+                            learningRate: config.schedule.learningRate == nil ? nil : Double(optimizer.learningRate),
+                            temperature: config.schedule.temperature == nil ? nil : scheduledTemperature,
                             examplesPerSecond: Double(examples) / max(seconds, 1e-9), epochSeconds: seconds, elapsedSeconds: 0)
+    }
+
+    /// Optimizer steps per epoch and in the whole run (what a cosine schedule without `steps` spans).
+    var stepsPerEpoch: Int {
+        let steps = (trainSet.count + config.training.batchSize - 1) / config.training.batchSize
+        return config.training.maxStepsPerEpoch.map { min(steps, $0) } ?? steps
+    }
+
+    /// Sets the learning rate and the estimator's temperature for the coming update (step `step`, 0-based),
+    /// from the config's schedules: functions of the step alone, so a resumed run continues them exactly.
+    func applySchedules() throws {
+        if let schedule = config.schedule.learningRate {
+            let rate = schedule.value(base: config.training.learningRate, step: step, totalSteps: config.training.epochs * stepsPerEpoch)
+            optimizer.learningRate = Float(rate)
+            estimatorOptimizer?.learningRate = Float(rate) * estimator.parameterLearningRateScale
+        }
+        if let schedule = config.schedule.temperature, let initial = RunConfig.initialTemperature(of: config.estimator) {
+            let temperature = schedule.value(initial: initial, step: step)
+            guard temperature != scheduledTemperature else { return }
+            var options = config.estimator
+            options.values["temperature"] = .number(temperature)
+            var rebuilt = try EstimatorRegistry.make(options, family: config.latent.spec.family, scalar: Float.self)
+            rebuilt.persistentState = estimator.persistentState
+            estimator = rebuilt
+            scheduledTemperature = temperature
+        }
     }
 
     /// One optimisation step on a batch: estimate, backprop, check, clip, update (and the estimator's

@@ -116,7 +116,10 @@ struct ListEstimators: ParsableCommand {
         commandName: "estimators",
         abstract: "List the available gradient estimators with each option's default and allowed values.")
 
+    @Flag(help: "Print the list as JSON (registry order), for scripts.")
+    var json = false
+
     func run() throws {
-        print(EstimatorListing.text)
+        print(json ? EstimatorListing.json : EstimatorListing.text)
     }
 }

@@ -65,4 +65,21 @@ final class EstimatorListingTests: XCTestCase {
         XCTAssertTrue(result.out.contains("default \"moving-average\""), result.out)
         XCTAssertTrue(result.out.contains("filled in from the model's sizes"), result.out)
     }
+
+    /// `vae-train estimators --json`: the registry, in order, with the same defaults and rules as the text.
+    func testTheJSONListingMatchesTheRegistry() throws {
+        let result = try VAETrainBinary.run(["estimators", "--json"], in: NSTemporaryDirectory())
+        XCTAssertEqual(result.status, 0, result.err)
+        guard case let .array(entries) = try JSON.parse(Data(result.out.utf8)) else { return XCTFail(result.out) }
+        XCTAssertEqual(entries.compactMap { if case let .string(name)? = $0["name"] { name } else { nil } }, EstimatorRegistry.names)
+        let cv = try XCTUnwrap(entries.first { $0["name"] == .string("reinmax-cv") })
+        XCTAssertEqual(cv["families"], .array([.string("categorical")]))
+        guard case let .array(options)? = cv["options"] else { return XCTFail() }
+        XCTAssertEqual(options.compactMap { if case let .string(key)? = $0["key"] { key } else { nil } }, ["eta", "temperature", "temperature2", "samples"])
+        XCTAssertEqual(options.first { $0["key"] == .string("eta") }?["default"], .number(1.5))
+        let reinforce = try XCTUnwrap(entries.first { $0["name"] == .string("reinforce") })
+        guard case let .array(reinforceOptions)? = reinforce["options"] else { return XCTFail() }
+        XCTAssertEqual(reinforceOptions.first { $0["key"] == .string("baseline") }?["default"], .string("moving-average"))
+        XCTAssertTrue(result.out.contains("filled in from the model's sizes"), result.out)
+    }
 }
