@@ -35,6 +35,12 @@ release:
 test: setup
 	$(SWIFT) test -c release
 	$(MAKE) example
+	$(MAKE) test-report
+
+# scripts/report.py on a synthetic results tree with a stand-in vae-train (no build, a few seconds).
+.PHONY: test-report
+test-report:
+	/usr/bin/python3 -m unittest discover -s scripts/tests -v
 
 example:
 	$(SWIFT) run -c release --package-path Examples/DiscreteToy discrete-toy
@@ -72,8 +78,8 @@ clean:
 REPORT_PYTHON ?= /usr/bin/python3
 
 # results/REPORT.md and results/plots/*.png from the CSVs under results/ (no training).
-report: setup
-	$(REPORT_PYTHON) scripts/report.py
+report: setup release
+	$(REPORT_PYTHON) scripts/report.py --vae-train $(RELEASE)
 
 # One-node Slurm on this machine (root; installs slurm-wlm and munge), a 4-run sweep through
 # scripts/slurm/submit.sh, summary checked against local --jobs 2 and sequential runs.
