@@ -11,7 +11,8 @@ all: build
 help:
 	@echo "make setup     install system packages (OpenBLAS, LAPACKE, SLEEF, zlib, matplotlib) — idempotent"
 	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data (into runs/)"
-	@echo "make test      run the test suite (release mode: the statistical tests need the speed), then make example"
+	@echo "make test      the test suite (release mode: the statistical tests need the speed), make example, the scripts' tests, make readme-check"
+	@echo "make readme-check   run every command the README shows in a smoke mode (1 epoch of 2 steps; nothing of yours touched)"
 	@echo "make example   build and run Examples/DiscreteToy, a non-VAE model using the estimator registry"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
 	@echo "make bench     training throughput, step time vs. the sgemm-only ideal and its breakdown (writes runs/bench.csv)"
@@ -31,16 +32,22 @@ release:
 
 # Statistical estimator tests draw ~1e5 samples; debug builds are ~70x slower, so tests run in release.
 # Then the library example (a package that depends on DiscreteGrad by path) is built and run, so the
-# guide in docs/library.md cannot rot.
+# guide in docs/library.md cannot rot. Then the scripts' own tests, and every command the README shows,
+# run in a smoke mode (scripts/check_readme_commands.py), so the README cannot drift from the tool.
 test: setup
 	$(SWIFT) test -c release
 	$(MAKE) example
-	$(MAKE) test-report
+	$(MAKE) test-scripts
+	$(MAKE) readme-check
 
-# scripts/report.py on a synthetic results tree with a stand-in vae-train (no build, a few seconds).
-.PHONY: test-report
-test-report:
+# The scripts' tests: report.py on a synthetic results tree with a stand-in vae-train, and the README
+# checker on small READMEs (a few seconds).
+.PHONY: test-scripts readme-check
+test-scripts:
 	/usr/bin/python3 -m unittest discover -s scripts/tests -v
+
+readme-check: release
+	/usr/bin/python3 scripts/check_readme_commands.py
 
 example:
 	$(SWIFT) run -c release --package-path Examples/DiscreteToy discrete-toy
