@@ -26,15 +26,18 @@ let package = Package(
         .target(name: "Estimators", dependencies: ["Autodiff", "VAE"]),
         // CZlib: CRC-32 for .npz exports and deflate for PNG pictures of a model.
         .target(name: "Training", dependencies: ["Autodiff", "VAE", "Estimators", "CZlib"]),
-        .target(name: "DiscreteGrad", dependencies: ["Autodiff", "VAE", "Estimators", "Training"]),
+        // The experiments beside training: gradient diagnostics (analyze), throughput (bench), polynomial
+        // programming (poly) and the REBAR/RELAX toy (toy).
+        .target(name: "Experiments", dependencies: ["Autodiff", "VAE", "Estimators", "Training"]),
+        .target(name: "DiscreteGrad", dependencies: ["Autodiff", "VAE", "Estimators", "Training", "Experiments"]),
         .executableTarget(name: "vae-train", dependencies: [
-            "Training",
+            "Training", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CZlib"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "CZlib"]),
     ],
     swiftLanguageModes: [.v5]
 )

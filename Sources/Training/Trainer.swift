@@ -42,7 +42,7 @@ public final class Trainer {
     public private(set) var estimator: any GradientEstimator<Float>
     let optimizer: Optimizer<Float>
     let estimatorOptimizer: Optimizer<Float>?
-    let trainSet: Dataset
+    package let trainSet: Dataset
     let evalSet: Dataset
     var streams: RunStreams
     public private(set) var epoch = 0
@@ -250,7 +250,7 @@ public final class Trainer {
     /// One optimisation step on a batch: estimate, backprop, check, clip, update (and the estimator's
     /// own parameters from its auxiliary loss).
     @discardableResult
-    func trainStep(_ x: Tensor<Float>) throws -> StepResult {
+    package func trainStep(_ x: Tensor<Float>) throws -> StepResult {
         let parameters = model.parameters
         let result = objective(x, noise: &streams.noise)
         step += 1
@@ -275,7 +275,7 @@ public final class Trainer {
         return result
     }
 
-    struct StepResult {
+    package struct StepResult {
         var loss: Variable<Float>
         var auxiliaryLoss: Variable<Float>?
         var reconstructionSum: Double
@@ -286,7 +286,7 @@ public final class Trainer {
     /// term, averaged over the batch.
     func objective(_ x: Tensor<Float>, noise: inout RandomStream) -> StepResult {
         let logits = model.encode(Variable(x))
-        let estimate = Profile.measure(.estimator) { estimator.estimate(model.estimatorContext(logits: logits, x: x), rng: &noise) }
+        let estimate = Profile.measure(.estimator) { estimator.estimate(EstimatorContext(model: model, logits: logits, x: x), rng: &noise) }
         var loss = estimate.surrogate
         var klSum = 0.0
         if !estimate.includesKL {
@@ -296,13 +296,9 @@ public final class Trainer {
                 loss = loss + kl.sum()
                 klSum = Double(kl.value.sum().scalar)
             case .sample:
-                // One-sample KL estimate k = log q(z) − log p(z) with its score-function gradient:
-                // ∇E_q[k] = E[k·∇log q + ∇k], both terms unbiased.
-                let code = model.latent.sample(logits: logits.value, rng: &noise)
-                let logQ = model.latent.logProbability(of: code, logits: logits)
-                let k = logQ - model.latent.logPrior(of: code, priorLogits: model.priorLogits)
-                loss = loss + k.sum() + (Variable(k.value) * logQ).sum()
-                klSum = Double(k.value.sum().scalar)
+                let kl = model.sampleKL(logits: logits, rng: &noise)
+                loss = loss + kl.surrogate
+                klSum = Double(kl.value.sum().scalar)
             }
         }
         let batch = Float(x.shape[0])
@@ -311,7 +307,7 @@ public final class Trainer {
     }
 
     /// Gathers rows into a batch tensor and binarises it as configured.
-    func batch(_ data: Dataset, _ indices: some Collection<Int>, stream: inout RandomStream) -> Tensor<Float> {
+    package func batch(_ data: Dataset, _ indices: some Collection<Int>, stream: inout RandomStream) -> Tensor<Float> {
         let binarization = config.data.binarization
         var uniforms: Tensor<Float>?
         if binarization == .dynamic { uniforms = Tensor.uniform([indices.count, data.dimension], using: &stream) }
@@ -348,33 +344,12 @@ public final class Trainer {
                 let code = model.latent.sample(logits: logits.value, rng: &streams.evaluation)
                 recon += Double(model.reconstructionNLL(code: Variable(code), x: x).value.sum().scalar)
                 kl += Double(model.kl(logits: logits).value.sum().scalar)
-                if K > 0 { iwae += iwaeNLL(x: x, logits: logits, samples: K) }
+                if K > 0 { iwae += model.iwaeNLL(x: x, logits: logits, samples: K, rng: &streams.evaluation) }
                 progress?.phase(what, done: start / batchSize + 1, total: batches)
             }
             let n = Double(evalSet.count)
             return Evaluation(loss: (recon + kl) / n, reconstruction: recon / n, kl: kl / n, iwae: K > 0 ? iwae / n : nil)
         }
-    }
-
-    /// Σ_b −log (1/K) Σ_k p(x_b, z_k)/q(z_k|x_b): the importance-weighted bound on the NLL.
-    func iwaeNLL(x: Tensor<Float>, logits: Variable<Float>, samples K: Int) -> Double {
-        let b = x.shape[0]
-        var logWeights = [Double](repeating: 0, count: b * K)
-        for k in 0..<K {
-            let code = model.latent.sample(logits: logits.value, rng: &streams.evaluation)
-            let logLikelihood = -model.reconstructionNLL(code: Variable(code), x: x).value
-            let logQ = model.latent.logProbability(of: code, logits: logits).value
-            let logP = model.latent.logPrior(of: code, priorLogits: model.priorLogits).value
-            let w = logLikelihood + logP - logQ
-            for i in 0..<b { logWeights[i * K + k] = Double(w[flat: i]) }
-        }
-        var total = 0.0
-        for i in 0..<b {
-            let row = logWeights[(i * K)..<((i + 1) * K)]
-            let m = row.max()!
-            total -= m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) } / Double(K))
-        }
-        return total
     }
 
     /// Trace of the covariance of the encoder-logit gradient over `draws` estimator draws on a fixed
@@ -458,7 +433,7 @@ public final class Trainer {
 
     /// Keeps freed memory in the process between steps: with glibc's defaults every large activation
     /// buffer is a fresh mmap, and the page faults cost more than the arithmetic on these machines.
-    func reduceAllocatorChurn() {
+    package func reduceAllocatorChurn() {
         // mallopt is in malloc.h, which the Glibc module does not expose; look it up instead.
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") else { return }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
@@ -466,15 +441,6 @@ public final class Trainer {
         let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
         _ = mallopt(mmapThreshold, 32 * 1024 * 1024)
         _ = mallopt(trimThreshold, 256 * 1024 * 1024)
-    }
-}
-
-extension DiscreteVAE {
-    /// What an estimator sees for a batch: the logits, and f(z) = −log p(x|z) per row with the decoder
-    /// as a differentiable function of the code (the trainer's objective; `analyze` measures the same).
-    func estimatorContext(logits: Variable<S>, x: Tensor<S>) -> EstimatorContext<S> {
-        // The decoder is the model's work, not the estimator's: taken out of the estimator's share in profiles.
-        EstimatorContext(logits: logits, latent: latent, inputs: x) { [self] z in Profile.measure(nil) { reconstructionNLL(code: z, x: x) } }
     }
 }
 

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Estimators
 import Foundation
+import Experiments
 import Training
 
 struct AnalyzeCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Autodiff
 import Estimators
 import Foundation
+import Experiments
 import Training
 import VAE
 

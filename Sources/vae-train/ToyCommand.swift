@@ -3,6 +3,7 @@
 // step with θ < 0.1, final θ) and relax_control_variate.csv (c_φ(z) over z at snapshots) to --out.
 import ArgumentParser
 import Foundation
+import Experiments
 import Training
 
 struct ToyCommand: ParsableCommand {

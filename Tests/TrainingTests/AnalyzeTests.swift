@@ -1,5 +1,6 @@
 import Autodiff
 import Estimators
+import Experiments
 import Foundation
 import Training
 import VAE

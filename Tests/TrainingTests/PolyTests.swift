@@ -1,6 +1,7 @@
 // A short, seeded run of the ReinMax polynomial-programming toy: ReinMax must beat ST.
 import Autodiff
 import Estimators
+import Experiments
 import Training
 import XCTest
 

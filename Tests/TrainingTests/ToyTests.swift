@@ -3,6 +3,7 @@
 // 10,000-step, 5-seed runs are `vae-train toy` (results/toy/): RELAX crosses 0.1 at 5,100–7,400 in 4 of
 // 5 seeds (the fifth ends at 0.11); REINFORCE crosses once (seed 5, a random walk), REBAR never. The
 // seed is chosen, not typical-case: this is a regression test of the seeded trajectory.
+import Experiments
 import Training
 import XCTest
 

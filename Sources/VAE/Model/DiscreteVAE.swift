@@ -2,6 +2,7 @@
 // logits. It knows nothing about gradient estimators: it exposes the pieces (logits, the per-example
 // reconstruction term as a function of the code, the analytic KL) that an estimator combines.
 import Autodiff
+import Foundation
 
 public struct ModelShape: Codable, Sendable, Equatable {
     public var inputSize: Int
@@ -66,6 +67,45 @@ public final class DiscreteVAE<S: TensorScalar> {
     }
 
     public func kl(logits: Variable<S>) -> Variable<S> { latent.kl(logits: logits, priorLogits: priorLogits) }
+
+    /// The objective an estimator differentiates for the batch `x`: f(z) = −log p(x | z) per row, for codes
+    /// that stack the batch R ≥ 1 times (the trainer's objective; `analyze` measures the same). Its time is
+    /// the model's, taken out of the estimator's share in profiles.
+    public func reconstructionObjective(x: Tensor<S>) -> (Variable<S>) -> Variable<S> {
+        { [self] z in Profile.measure(nil) { reconstructionNLL(code: z, x: x) } }
+    }
+
+    /// The one-sample KL estimate k = log q(z|x) − log p(z) per example, at a code drawn from `logits`, and a
+    /// surrogate whose gradient is unbiased for ∇E_q[k] = E[k·∇log q + ∇k]: Σ_b k_b + sg(k_b)·log q_b.
+    /// (`latent.kl = "sample"`; the analytic KL is `kl(logits:)`.)
+    public func sampleKL(logits: Variable<S>, rng: inout RandomStream) -> (surrogate: Variable<S>, value: Tensor<S>) {
+        let code = latent.sample(logits: logits.value, rng: &rng)
+        let logQ = latent.logProbability(of: code, logits: logits)
+        let k = logQ - latent.logPrior(of: code, priorLogits: priorLogits)
+        return (k.sum() + (Variable(k.value) * logQ).sum(), k.value)
+    }
+
+    /// Σ_b −log (1/K) Σ_k p(x_b, z_k)/q(z_k | x_b) with z_k ~ q(·| x_b): the importance-weighted (IWAE) bound on
+    /// the batch's negative log-likelihood, in nats, summed over the batch (Burda et al. 2016). Log-sum-exp in Double.
+    public func iwaeNLL(x: Tensor<S>, logits: Variable<S>, samples K: Int, rng: inout RandomStream) -> Double {
+        let b = x.shape[0]
+        var logWeights = [Double](repeating: 0, count: b * K)
+        for k in 0..<K {
+            let code = latent.sample(logits: logits.value, rng: &rng)
+            let logLikelihood = -reconstructionNLL(code: Variable(code), x: x).value
+            let logQ = latent.logProbability(of: code, logits: logits).value
+            let logP = latent.logPrior(of: code, priorLogits: priorLogits).value
+            let w = logLikelihood + logP - logQ
+            for i in 0..<b { logWeights[i * K + k] = Double(w[flat: i]) }
+        }
+        var total = 0.0
+        for i in 0..<b {
+            let row = logWeights[(i * K)..<((i + 1) * K)]
+            let m = row.max()!
+            total -= m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) } / Double(K))
+        }
+        return total
+    }
 }
 
 /// −Σ_d log Bernoulli(x_d | σ(l_d)) = Σ_d softplus(l_d) − x_d·l_d per row: stable for any logit and

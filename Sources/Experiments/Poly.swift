@@ -10,6 +10,7 @@
 import Autodiff
 import Estimators
 import Foundation
+import Training
 import VAE
 
 public struct PolyProblem: Sendable, Equatable {

@@ -22,6 +22,7 @@
 import Autodiff
 import Estimators
 import Foundation
+import Training
 import VAE
 
 public enum AnalysisError: Error, CustomStringConvertible, Equatable {
@@ -61,36 +62,6 @@ public struct AnalysisOptions: Sendable, Equatable {
     public init() {}
 }
 
-/// The fixed problem every estimator is measured on: a model, a batch and its (constant) logits.
-public struct GradientProblem {
-    public let model: DiscreteVAE<Float>
-    public let x: Tensor<Float>
-    public let logits: Tensor<Float>
-
-    public init(model: DiscreteVAE<Float>, x: Tensor<Float>) {
-        self.model = model
-        self.x = x
-        logits = withoutGradients { model.encode(Variable(x)).value }
-    }
-
-    public var latent: LatentSpec { model.latent }
-    public var batchSize: Int { x.shape[0] }
-
-    /// A context over a fresh leaf copy of the logits (its gradient is the estimate).
-    func context(_ leaf: Variable<Float>) -> EstimatorContext<Float> {
-        model.estimatorContext(logits: leaf, x: x)
-    }
-
-    /// One draw of the estimator's logit gradient, flattened, and its wall time in seconds.
-    func draw(_ estimator: any GradientEstimator<Float>, rng: inout RandomStream) -> (gradient: Tensor<Float>, seconds: Double, includesKL: Bool) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let leaf = Variable(logits, requiresGradient: true)
-        let estimate = estimator.estimate(context(leaf), rng: &rng)
-        let g = gradients(of: estimate.surrogate, wrt: [leaf])[0].value
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return (g, seconds, estimate.includesKL)
-    }
-}
 
 /// The reference gradient g (flattened logits order) and how precise it is.
 public struct ReferenceGradient: Sendable {
@@ -275,10 +246,7 @@ public enum Analysis {
         for b in 0..<problem.batchSize {
             let x = Tensor(shape: [1, inputs], scalars: Array(xs[(b * inputs)..<((b + 1) * inputs)]))
             let logits = Tensor(shape: problem.latent.logitShape(batch: 1), scalars: Array(ls[(b * width)..<((b + 1) * width)]))
-            let model = problem.model
-            let context = EstimatorContext(logits: Variable(logits), latent: problem.latent, inputs: x) { z in
-                model.reconstructionNLL(code: z, x: x)
-            }
+            let context = EstimatorContext(model: problem.model, logits: Variable(logits), x: x)
             result += ExactExpectation.logitGradient(context).scalars.map(Double.init)
         }
         return result

@@ -7,6 +7,7 @@
 import Autodiff
 import Estimators
 import Foundation
+import Training
 import VAE
 
 public struct BenchmarkRow: Sendable {
