@@ -184,3 +184,34 @@ public enum Benchmark {
         return rows
     }
 }
+
+extension Benchmark {
+    /// The settings `vae-train bench` times: each named estimator (nil: all, `st` first) at its defaults, and
+    /// each estimator with a `samples` option also at every K in `samples`.
+    public static func settings(estimators names: [String]?, samples: [Int]) throws -> [EstimatorOptions] {
+        let names = names ?? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }
+        var settings: [EstimatorOptions] = []
+        for name in names {
+            settings.append(EstimatorOptions(estimator: name))
+            if try EstimatorRegistry.descriptor(named: name).optionKeys.contains("samples") {
+                for k in samples { settings.append(EstimatorOptions(estimator: name, values: ["samples": .number(Double(k))])) }
+            }
+        }
+        return settings
+    }
+
+    /// The rows as `vae-train bench --csv` writes them.
+    public static func csv(_ rows: [BenchmarkRow], threads: Int) -> String {
+        var text = "latent,estimator,threads,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st,"
+            + "step_gemm_ms,step_elementwise_ms,step_optimizer_ms,step_estimator_ms,step_other_ms,allocations_per_step\n"
+        for r in rows {
+            let b = r.breakdown
+            text += String(format: "%@,%@,%d,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f\n", r.latent, r.estimator, threads,
+                           r.millisecondsPerStep, r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
+                           r.optimizerMillisecondsPerStep, r.ratioWithoutOptimizer,
+                           r.relativeToST.map { String(format: "%.3f", $0) } ?? "",
+                           b.gemm, b.elementwise, b.optimizer, b.estimator, b.other, b.allocations)
+        }
+        return text
+    }
+}

@@ -159,6 +159,37 @@ public enum Toy {
         }
     }
 
+    /// `vae-train toy`: every estimator × seeds 1...`seeds`, one line per run through `log`; writes curves.csv,
+    /// summary.csv, relax_control_variate.csv (when RELAX ran) and COMMAND.txt (`command`) to `output`.
+    public static func runExperiment(estimators names: [String], seeds: Int, settings: ToySettings, output: String,
+                                     command: String, log: (String) -> Void) throws {
+        let steps = settings.steps, logEvery = settings.logEvery
+        let snapshots: Set<Int> = [0, steps / 10 - steps / 10 % logEvery, steps / 2 - steps / 2 % logEvery, steps]
+        var curves = [curveHeader], controlVariate = [controlVariateHeader]
+        var summary = ["estimator,seed,first_step_theta_below_0.1,final_theta,final_loss,seconds"]
+        for name in names {
+            for seed in 1...seeds {
+                let start = Date()
+                let run = try Toy.run(estimator: name, seed: seed, settings: settings, snapshotSteps: snapshots)
+                let seconds = Date().timeIntervalSince(start)
+                curves += curveRows(run)
+                controlVariate += controlVariateRows(run)
+                let last = run.points.last!
+                summary.append("\(name),\(seed),\(run.firstStepBelowTenPercent.map(String.init) ?? ""),\(last.theta),\(last.loss),\(String(format: "%.1f", seconds))")
+                log(String(format: "%@ seed %d: final θ %.4g, first θ<0.1 at %@ (%.1fs)", name, seed, last.theta,
+                           run.firstStepBelowTenPercent.map(String.init) ?? "never", seconds))
+            }
+        }
+        func write(_ lines: [String], _ file: String) throws {
+            try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: (output as NSString).appendingPathComponent(file))
+        }
+        try write(curves, "curves.csv")
+        try write(summary, "summary.csv")
+        if controlVariate.count > 1 { try write(controlVariate, "relax_control_variate.csv") }
+        try write([command], "COMMAND.txt")
+        log("wrote \(output)/curves.csv, summary.csv\(controlVariate.count > 1 ? ", relax_control_variate.csv" : "")")
+    }
+
     // MARK: - CSV
 
     public static let curveHeader = "estimator,seed,step,theta,loss,grad_var,eta,log_temperature"

@@ -150,12 +150,12 @@ extension EstimatorOptions {
 }
 
 /// Reads one object section, remembering every key it was asked about so unknown keys can be named.
-struct SectionReader {
-    let path: String
-    let object: [String: JSON]
-    private(set) var known: [String] = []
+package struct SectionReader {
+    package let path: String
+    package let object: [String: JSON]
+    package private(set) var known: [String] = []
 
-    init(_ json: JSON?, path: String) throws {
+    package init(_ json: JSON?, path: String) throws {
         self.path = path
         switch json {
         case nil, .null?: object = [:]
@@ -164,15 +164,15 @@ struct SectionReader {
         }
     }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    mutating func raw(_ key: String) -> JSON? {
+    package mutating func raw(_ key: String) -> JSON? {
         known.append(key)
         if case .null? = object[key] { return nil }
         return object[key]
     }
 
-    mutating func number(_ key: String, default fallback: Double, requirement: String = "",
+    package mutating func number(_ key: String, default fallback: Double, requirement: String = "",
                          isValid: (Double) -> Bool = { _ in true }) throws -> Double {
         guard let value = raw(key) else { return fallback }
         guard case let .number(d) = value else {
@@ -184,24 +184,24 @@ struct SectionReader {
         return d
     }
 
-    mutating func optionalNumber(_ key: String, requirement: String, isValid: (Double) -> Bool) throws -> Double? {
+    package mutating func optionalNumber(_ key: String, requirement: String, isValid: (Double) -> Bool) throws -> Double? {
         guard object[key] != nil, object[key] != .null else { known.append(key); return nil }
         return try number(key, default: 0, requirement: requirement, isValid: isValid)
     }
 
-    mutating func integer(_ key: String, default fallback: Int, minimum: Int) throws -> Int {
+    package mutating func integer(_ key: String, default fallback: Int, minimum: Int) throws -> Int {
         Int(try number(key, default: Double(fallback), requirement: "must be an integer >= \(minimum)") {
             $0 == $0.rounded() && $0 >= Double(minimum)
         })
     }
 
-    mutating func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
+    package mutating func optionalInteger(_ key: String, minimum: Int) throws -> Int? {
         try optionalNumber(key, requirement: "must be an integer >= \(minimum) or null") {
             $0 == $0.rounded() && $0 >= Double(minimum)
         }.map { Int($0) }
     }
 
-    mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
+    package mutating func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let value = raw(key) else { return fallback }
         guard case let .bool(b) = value else {
             throw ConfigError.wrongType(path: keyPath(key), expected: "true or false", found: value.typeName)
@@ -209,7 +209,7 @@ struct SectionReader {
         return b
     }
 
-    mutating func string(_ key: String) throws -> String? {
+    package mutating func string(_ key: String) throws -> String? {
         guard let value = raw(key) else { return nil }
         guard case let .string(s) = value else {
             throw ConfigError.wrongType(path: keyPath(key), expected: "a string", found: value.typeName)
@@ -217,7 +217,7 @@ struct SectionReader {
         return s
     }
 
-    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default fallback: E) throws -> E
+    package mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default fallback: E) throws -> E
     where E.RawValue == String {
         guard let s = try string(key) else { return fallback }
         guard let value = E(rawValue: s) else {
@@ -227,7 +227,7 @@ struct SectionReader {
         return value
     }
 
-    mutating func integerList(_ key: String, default fallback: [Int]) throws -> [Int] {
+    package mutating func integerList(_ key: String, default fallback: [Int]) throws -> [Int] {
         guard let value = raw(key) else { return fallback }
         guard case let .array(items) = value else {
             throw ConfigError.wrongType(path: keyPath(key), expected: "a list of integers", found: value.typeName)
@@ -241,7 +241,7 @@ struct SectionReader {
         }
     }
 
-    func finish() throws {
+    package func finish() throws {
         for key in object.keys.sorted() where !known.contains(key) {
             throw ConfigError.unknownKey(path: keyPath(key), allowed: known)
         }

@@ -41,17 +41,8 @@ struct BenchCommand: ParsableCommand {
                 }
                 return spec
             }
-            let names = estimators == "all" ? ["st"] + EstimatorRegistry.names.filter { $0 != "st" }
-                : estimators.split(separator: ",").map(String.init)
-            var settings: [EstimatorOptions] = []
-            for name in names {
-                settings.append(EstimatorOptions(estimator: name))
-                if let samples, try EstimatorRegistry.descriptor(named: name).optionKeys.contains("samples") {
-                    for k in samples.split(separator: ",").compactMap({ Int($0) }) {
-                        settings.append(EstimatorOptions(estimator: name, values: ["samples": .number(Double(k))]))
-                    }
-                }
-            }
+            let names = estimators == "all" ? nil : estimators.split(separator: ",").map(String.init)
+            let settings = try Benchmark.settings(estimators: names, samples: samples.map { $0.split(separator: ",").compactMap { Int($0) } } ?? [])
             // Step time does not depend on which images are fed, so the bench (unlike a training run)
             // falls back to the committed subset explicitly when full MNIST is absent; it prints which.
             let train = try DatasetLoader.load(.mnist, split: .train,
@@ -59,19 +50,7 @@ struct BenchCommand: ParsableCommand {
                                                limit: 2000)
             print("data: \(train.source.isEmpty ? train.name : train.source)")
             let rows = try Benchmark.run(latents: specs, estimators: settings, steps: steps, data: (train, train), threads: threads)
-            if let csv {
-                var text = "latent,estimator,threads,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st,"
-                    + "step_gemm_ms,step_elementwise_ms,step_optimizer_ms,step_estimator_ms,step_other_ms,allocations_per_step\n"
-                for r in rows {
-                    let b = r.breakdown
-                    text += String(format: "%@,%@,%d,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f\n", r.latent, r.estimator, threads,
-                                   r.millisecondsPerStep, r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
-                                   r.optimizerMillisecondsPerStep, r.ratioWithoutOptimizer,
-                                   r.relativeToST.map { String(format: "%.3f", $0) } ?? "",
-                                   b.gemm, b.elementwise, b.optimizer, b.estimator, b.other, b.allocations)
-                }
-                try writeAtomically(Data(text.utf8), to: csv)
-            }
+            if let csv { try writeAtomically(Data(Benchmark.csv(rows, threads: threads).utf8), to: csv) }
         } catch let error as ExitCode { throw error } catch let error as ValidationError { throw error } catch { throw fail(error) }
     }
 }

@@ -43,31 +43,11 @@ struct ToyCommand: ParsableCommand {
         settings.logEvery = logEvery
         settings.varianceDraws = varianceDraws
         let names = estimators.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        let snapshots: Set<Int> = [0, steps / 10 - steps / 10 % logEvery, steps / 2 - steps / 2 % logEvery, steps]
-        var curves = [Toy.curveHeader], controlVariate = [Toy.controlVariateHeader]
-        var summary = ["estimator,seed,first_step_theta_below_0.1,final_theta,final_loss,seconds"]
-        for name in names {
-            for seed in 1...max(seeds, 1) {
-                let start = Date()
-                let run = try Toy.run(estimator: name, seed: seed, settings: settings, snapshotSteps: snapshots)
-                let seconds = Date().timeIntervalSince(start)
-                curves += Toy.curveRows(run)
-                controlVariate += Toy.controlVariateRows(run)
-                let last = run.points.last!
-                summary.append("\(name),\(seed),\(run.firstStepBelowTenPercent.map(String.init) ?? ""),\(last.theta),\(last.loss),\(String(format: "%.1f", seconds))")
-                print(String(format: "%@ seed %d: final θ %.4g, first θ<0.1 at %@ (%.1fs)", name, seed, last.theta,
-                             run.firstStepBelowTenPercent.map(String.init) ?? "never", seconds))
-            }
-        }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        func write(_ lines: [String], _ file: String) throws {
-            try (lines.joined(separator: "\n") + "\n").write(toFile: (out as NSString).appendingPathComponent(file), atomically: true, encoding: .utf8)
-        }
-        try write(curves, "curves.csv")
-        try write(summary, "summary.csv")
-        if controlVariate.count > 1 { try write(controlVariate, "relax_control_variate.csv") }
         let command = "vae-train toy --estimators \(estimators) --steps \(steps) --seeds \(seeds) --target \(target) --learning-rate \(learningRate) --log-every \(logEvery) --variance-draws \(varianceDraws) --out \(out)"
-        try write([command], "COMMAND.txt")
-        print("wrote \(out)/curves.csv, summary.csv\(controlVariate.count > 1 ? ", relax_control_variate.csv" : "")")
+        do {
+            try Toy.runExperiment(estimators: names, seeds: max(seeds, 1), settings: settings, output: out, command: command, log: { print($0) })
+        } catch {
+            throw fail(error)
+        }
     }
 }

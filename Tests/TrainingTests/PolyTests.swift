@@ -1,5 +1,6 @@
 // A short, seeded run of the ReinMax polynomial-programming toy: ReinMax must beat ST.
 import Autodiff
+import Foundation
 import Estimators
 import Experiments
 import Training
@@ -27,5 +28,30 @@ final class PolyTests: XCTestCase {
         // q = ½ everywhere: ½·0.55² + ½·0.45² = 0.2525.
         let theta = Tensor<Double>(zeros: [128, 2])
         XCTAssertEqual(Poly.exactLoss(theta, PolyProblem(p: 2)), 0.2525, accuracy: 1e-12)
+    }
+
+    /// configs/poly.json goes through the same strict reader as run configs: it loads as written, and an
+    /// unknown key, a wrong type or an option the estimator rejects is an error naming the key.
+    func testPolyConfigIsReadStrictly() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try PolyConfig.load(root.appendingPathComponent("configs/poly.json").path)
+        XCTAssertEqual(config.problem.steps, 8000)
+        XCTAssertEqual(config.exponents, [1.5, 2, 3])
+        XCTAssertEqual(config.seeds, Array(1...10))
+        XCTAssertEqual(config.estimators.map(\.estimator).prefix(2), ["st", "reinmax"])
+        func error(_ text: String) -> String {
+            do { _ = try PolyConfig(json: JSON.parse(Data(text.utf8))); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(error(#"{"problem": {"stepz": 3}}"#).contains("problem.stepz"))
+        XCTAssertTrue(error(#"{"seedz": [1]}"#).contains("'seedz'"))
+        XCTAssertTrue(error(#"{"p": "2"}"#).contains("'p' must be a list of numbers"))
+        XCTAssertTrue(error(#"{"estimators": [{"name": "reinmax", "temperature": 0.5}]}"#).contains(">= 1"))
+        XCTAssertTrue(error(#"{"estimators": [{"name": "reinmax", "tau": 1}]}"#).contains("tau"))
+        XCTAssertTrue(error(#"{"seeds": []}"#).contains("seeds"))
+        var selected = PolyConfig()
+        XCTAssertThrowsError(try selected.selectEstimators(["st", "nope"])) { XCTAssertTrue("\($0)".contains("unknown estimator 'nope'")) }
+        try selected.selectEstimators(["reinmax", "gs"])
+        XCTAssertEqual(selected.estimators.map(\.estimator), ["reinmax", "gs"])
+        XCTAssertEqual(selected.estimators[0].values["temperature"], .number(1), "a listed name keeps the config's options")
     }
 }
