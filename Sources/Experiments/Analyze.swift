@@ -109,22 +109,22 @@ public struct AnalysisRow: Sendable {
         "mse", "mse_se", "cos_mean", "cos_mean_se", "cos_single", "cos_single_se", "ms_per_draw", "ms_per_draw_se",
     ]
 
-    public var csvRow: String {
-        func f(_ x: Double) -> String {
-            if x.isNaN { return "nan" }
-            if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-            return String(format: "%.6g", x)
-        }
+    public var csvRow: String { CSVTable.line(cells) }
+
+    /// Relative statistics and cosines with 6 places; variances and MSEs (squared gradient norms, which span
+    /// many orders of magnitude) with 9; milliseconds with 4.
+    var cells: [CSVValue] {
+        func f(_ x: Double) -> CSVValue { .number(x, places: 6) }
+        func squared(_ x: Double) -> CSVValue { .number(x, places: 9) }
         let s = statistics
         // The ReinMax naming, classes x variables ("4x24"); the unit count for Bernoulli latents.
         let shape = latent.family == .categorical ? "\(latent.classes)x\(latent.variables)" : "\(latent.variables)"
-        return [estimator, options, tuned ? "1" : "0", s.includesKL ? "bound" : "recon", String(epoch),
-                latent.family.rawValue, shape, String(batchSize), String(s.draws),
-                reference.kind, f(reference.relativeStandardError), f(reference.norm),
-                f(s.relativeBias), f(s.relativeBiasSE), f(s.relativeBiasDebiased), f(s.variance), f(s.varianceSE),
-                f(s.relativeStd), f(s.relativeStdSE), f(s.mse), f(s.mseSE), f(s.cosineOfMean), f(s.cosineOfMeanSE),
-                f(s.meanCosine), f(s.meanCosineSE), f(s.millisecondsPerDraw), f(s.millisecondsPerDrawSE)]
-            .joined(separator: ",")
+        return [.text(estimator), .text(options), .integer(tuned ? 1 : 0), .text(s.includesKL ? "bound" : "recon"), .integer(epoch),
+                .text(latent.family.rawValue), .text(shape), .integer(batchSize), .integer(s.draws),
+                .text(reference.kind), f(reference.relativeStandardError), f(reference.norm),
+                f(s.relativeBias), f(s.relativeBiasSE), f(s.relativeBiasDebiased), squared(s.variance), squared(s.varianceSE),
+                f(s.relativeStd), f(s.relativeStdSE), squared(s.mse), squared(s.mseSE), f(s.cosineOfMean), f(s.cosineOfMeanSE),
+                f(s.meanCosine), f(s.meanCosineSE), .number(s.millisecondsPerDraw, places: 4), .number(s.millisecondsPerDrawSE, places: 4)]
     }
 }
 
@@ -382,9 +382,9 @@ public enum Analysis {
     // MARK: - Output
 
     public static func writeAnalysisCSV(_ rows: [AnalysisRow], to path: String) throws {
-        var text = AnalysisRow.columns.joined(separator: ",") + "\n"
-        for row in rows { text += row.csvRow + "\n" }
-        try writeAtomically(Data(text.utf8), to: path)
+        var table = CSVTable(columns: AnalysisRow.columns)
+        for row in rows { table.append(row.cells) }
+        try table.write(to: path)
     }
 
     /// A fixed-width table of the main columns (value ± SE), for the terminal.

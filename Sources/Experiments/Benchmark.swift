@@ -202,16 +202,18 @@ extension Benchmark {
 
     /// The rows as `vae-train bench --csv` writes them.
     public static func csv(_ rows: [BenchmarkRow], threads: Int) -> String {
-        var text = "latent,estimator,threads,ms_per_step,steps_per_sec,gemm_ms_per_step,ratio_to_gemm,optimizer_ms_per_step,ratio_without_optimizer,relative_to_st,"
-            + "step_gemm_ms,step_elementwise_ms,step_optimizer_ms,step_estimator_ms,step_other_ms,allocations_per_step\n"
+        var table = CSVTable(columns: ["latent", "estimator", "threads", "ms_per_step", "steps_per_sec", "gemm_ms_per_step", "ratio_to_gemm",
+                                       "optimizer_ms_per_step", "ratio_without_optimizer", "relative_to_st", "step_gemm_ms",
+                                       "step_elementwise_ms", "step_optimizer_ms", "step_estimator_ms", "step_other_ms", "allocations_per_step"])
         for r in rows {
             let b = r.breakdown
-            text += String(format: "%@,%@,%d,%.3f,%.2f,%.3f,%.3f,%.3f,%.3f,%@,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f\n", r.latent, r.estimator, threads,
-                           r.millisecondsPerStep, r.stepsPerSecond, r.gemmMillisecondsPerStep, r.ratioToGemm,
-                           r.optimizerMillisecondsPerStep, r.ratioWithoutOptimizer,
-                           r.relativeToST.map { String(format: "%.3f", $0) } ?? "",
-                           b.gemm, b.elementwise, b.optimizer, b.estimator, b.other, b.allocations)
+            table.append([.text(r.latent), .text(r.estimator), .integer(threads), .number(r.millisecondsPerStep, places: 3),
+                          .number(r.stepsPerSecond, places: 2), .number(r.gemmMillisecondsPerStep, places: 3), .number(r.ratioToGemm, places: 3),
+                          .number(r.optimizerMillisecondsPerStep, places: 3), .number(r.ratioWithoutOptimizer, places: 3),
+                          .number(r.relativeToST, places: 3), .number(b.gemm, places: 3), .number(b.elementwise, places: 3),
+                          .number(b.optimizer, places: 3), .number(b.estimator, places: 3), .number(b.other, places: 3),
+                          .number(b.allocations, places: 0)])
         }
-        return text
+        return table.text
     }
 }

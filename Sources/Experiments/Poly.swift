@@ -98,13 +98,14 @@ public enum Poly {
 
     /// One row per (run, epoch): estimator,p,seed,epoch,step,train_loss,exact_loss.
     public static func curvesCSV(_ runs: [PolyRun], stepsPerEpoch: Int) -> String {
-        var out = "estimator,p,seed,epoch,step,train_loss,exact_loss\n"
+        var table = CSVTable(columns: ["estimator", "p", "seed", "epoch", "step", "train_loss", "exact_loss"])
         for run in runs {
             for (e, (loss, exact)) in zip(run.epochLosses, run.epochExactLosses).enumerated() {
-                out += "\"\(run.estimator)\",\(run.p),\(run.seed),\(e + 1),\((e + 1) * stepsPerEpoch),\(loss),\(exact)\n"
+                table.append([.text(run.estimator), .number(run.p, places: 2), .integer(run.seed), .integer(e + 1),
+                              .integer((e + 1) * stepsPerEpoch), .number(loss, places: 9), .number(exact, places: 9)])
             }
         }
-        return out
+        return table.text
     }
 
     public struct TableRow: Sendable {
@@ -134,9 +135,12 @@ public enum Poly {
     }
 
     public static func tableCSV(_ rows: [TableRow]) -> String {
-        "estimator,p,seeds,final_train_loss_mean,final_train_loss_se,final_exact_loss_mean,optimum\n"
-            + rows.map { "\"\($0.estimator)\",\($0.p),\($0.seeds),\($0.mean),\($0.standardError),\($0.exactMean),\($0.optimum)" }
-            .joined(separator: "\n") + "\n"
+        var table = CSVTable(columns: ["estimator", "p", "seeds", "final_train_loss_mean", "final_train_loss_se", "final_exact_loss_mean", "optimum"])
+        for r in rows {
+            table.append([.text(r.estimator), .number(r.p, places: 2), .integer(r.seeds), .number(r.mean, places: 9),
+                          .number(r.standardError, places: 9), .number(r.exactMean, places: 9), .number(r.optimum, places: 9)])
+        }
+        return table.text
     }
 
     /// A markdown table: estimators as rows, p as columns, "mean ± se" of the last-epoch training loss.

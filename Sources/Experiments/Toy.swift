@@ -165,51 +165,51 @@ public enum Toy {
                                      command: String, log: (String) -> Void) throws {
         let steps = settings.steps, logEvery = settings.logEvery
         let snapshots: Set<Int> = [0, steps / 10 - steps / 10 % logEvery, steps / 2 - steps / 2 % logEvery, steps]
-        var curves = [curveHeader], controlVariate = [controlVariateHeader]
-        var summary = ["estimator,seed,first_step_theta_below_0.1,final_theta,final_loss,seconds"]
+        var curves = CSVTable(columns: curveColumns), controlVariate = CSVTable(columns: controlVariateColumns)
+        var summary = CSVTable(columns: ["estimator", "seed", "first_step_theta_below_0.1", "final_theta", "final_loss", "seconds"])
         for name in names {
             for seed in 1...seeds {
                 let start = Date()
                 let run = try Toy.run(estimator: name, seed: seed, settings: settings, snapshotSteps: snapshots)
                 let seconds = Date().timeIntervalSince(start)
-                curves += curveRows(run)
-                controlVariate += controlVariateRows(run)
+                curveRows(run).forEach { curves.append($0) }
+                controlVariateRows(run).forEach { controlVariate.append($0) }
                 let last = run.points.last!
-                summary.append("\(name),\(seed),\(run.firstStepBelowTenPercent.map(String.init) ?? ""),\(last.theta),\(last.loss),\(String(format: "%.1f", seconds))")
+                summary.append([.text(name), .integer(seed), run.firstStepBelowTenPercent.map { .integer($0) } ?? .missing,
+                                .number(last.theta, places: 9), .number(last.loss, places: 9), .number(seconds, places: 1)])
                 log(String(format: "%@ seed %d: final θ %.4g, first θ<0.1 at %@ (%.1fs)", name, seed, last.theta,
                            run.firstStepBelowTenPercent.map(String.init) ?? "never", seconds))
             }
         }
-        func write(_ lines: [String], _ file: String) throws {
-            try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: (output as NSString).appendingPathComponent(file))
-        }
-        try write(curves, "curves.csv")
-        try write(summary, "summary.csv")
-        if controlVariate.count > 1 { try write(controlVariate, "relax_control_variate.csv") }
-        try write([command], "COMMAND.txt")
-        log("wrote \(output)/curves.csv, summary.csv\(controlVariate.count > 1 ? ", relax_control_variate.csv" : "")")
+        func path(_ file: String) -> String { (output as NSString).appendingPathComponent(file) }
+        try curves.write(to: path("curves.csv"))
+        try summary.write(to: path("summary.csv"))
+        if !controlVariate.lines.isEmpty { try controlVariate.write(to: path("relax_control_variate.csv")) }
+        try writeAtomically(Data((command + "\n").utf8), to: path("COMMAND.txt"))
+        log("wrote \(output)/curves.csv, summary.csv\(controlVariate.lines.isEmpty ? "" : ", relax_control_variate.csv")")
     }
 
     // MARK: - CSV
 
-    public static let curveHeader = "estimator,seed,step,theta,loss,grad_var,eta,log_temperature"
+    public static let curveColumns = ["estimator", "seed", "step", "theta", "loss", "grad_var", "eta", "log_temperature"]
 
-    public static func curveRows(_ run: ToyRun) -> [String] {
+    /// θ and the loss with 9 places (θ is driven towards 0), the gradient variance with 12, η and log λ with 6.
+    public static func curveRows(_ run: ToyRun) -> [[CSVValue]] {
         run.points.map { p in
-            var eta = "", logTemperature = ""
-            if p.estimatorParameters.count == 2 { (eta, logTemperature) = (fmt(p.estimatorParameters[0]), fmt(p.estimatorParameters[1])) }
-            if p.estimatorParameters.count == 1 { logTemperature = fmt(p.estimatorParameters[0]) }
-            return "\(run.estimator),\(run.seed),\(p.step),\(fmt(p.theta)),\(fmt(p.loss)),\(p.gradientVariance.isNaN ? "" : fmt(p.gradientVariance)),\(eta),\(logTemperature)"
+            var eta = CSVValue.missing, logTemperature = CSVValue.missing
+            if p.estimatorParameters.count == 2 { (eta, logTemperature) = (.number(p.estimatorParameters[0], places: 6), .number(p.estimatorParameters[1], places: 6)) }
+            if p.estimatorParameters.count == 1 { logTemperature = .number(p.estimatorParameters[0], places: 6) }
+            return [.text(run.estimator), .integer(run.seed), .integer(p.step), .number(p.theta, places: 9), .number(p.loss, places: 9),
+                    p.gradientVariance.isNaN ? .missing : .number(p.gradientVariance, places: 12), eta, logTemperature]
         }
     }
 
-    public static let controlVariateHeader = "seed,step,theta,z,relaxed,f_relaxed,r,c"
+    public static let controlVariateColumns = ["seed", "step", "theta", "z", "relaxed", "f_relaxed", "r", "c"]
 
-    public static func controlVariateRows(_ run: ToyRun) -> [String] {
+    public static func controlVariateRows(_ run: ToyRun) -> [[CSVValue]] {
         run.controlVariateSnapshots.flatMap { s in
-            s.rows.map { "\(run.seed),\(s.step),\(fmt(s.theta)),\(fmt($0.z)),\(fmt($0.relaxed)),\(fmt($0.f)),\(fmt($0.r)),\(fmt($0.c))" }
+            s.rows.map { [.integer(run.seed), .integer(s.step), .number(s.theta, places: 9), .number($0.z, places: 6), .number($0.relaxed, places: 6),
+                          .number($0.f, places: 6), .number($0.r, places: 6), .number($0.c, places: 6)] }
         }
     }
-
-    static func fmt(_ x: Double) -> String { String(format: "%.6g", x) }
 }

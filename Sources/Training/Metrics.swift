@@ -25,6 +25,16 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var epochSeconds: Double
     public var elapsedSeconds: Double
 
+    public init(epoch: Int, step: Int, trainLoss: Double, trainReconstruction: Double, trainKL: Double,
+                evalLoss: Double? = nil, evalReconstruction: Double? = nil, evalKL: Double? = nil, evalIWAE: Double? = nil,
+                gradientVariance: Double? = nil, learningRate: Double? = nil, temperature: Double? = nil,
+                examplesPerSecond: Double, epochSeconds: Double, elapsedSeconds: Double) {
+        (self.epoch, self.step, self.trainLoss, self.trainReconstruction, self.trainKL) = (epoch, step, trainLoss, trainReconstruction, trainKL)
+        (self.evalLoss, self.evalReconstruction, self.evalKL, self.evalIWAE) = (evalLoss, evalReconstruction, evalKL, evalIWAE)
+        (self.gradientVariance, self.learningRate, self.temperature) = (gradientVariance, learningRate, temperature)
+        (self.examplesPerSecond, self.epochSeconds, self.elapsedSeconds) = (examplesPerSecond, epochSeconds, elapsedSeconds)
+    }
+
     public static let columns = [
         "epoch", "step", "train_loss", "train_recon", "train_kl", "eval_loss", "eval_recon", "eval_kl",
         "eval_iwae_nll", "grad_var", "examples_per_sec", "epoch_seconds", "elapsed_seconds",
@@ -42,17 +52,15 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var csvRow: String { csvRow(learningRate: learningRate != nil, temperature: temperature != nil) }
 
     public func csvRow(learningRate withLearningRate: Bool, temperature withTemperature: Bool) -> String {
-        func f(_ x: Double?, _ digits: Int = 6) -> String {
-            guard let x else { return "" }
-            if x.isNaN { return "nan" }
-            if x.isInfinite { return x > 0 ? "inf" : "-inf" }
-            return String(format: "%.\(digits)f", x)
-        }
-        func g(_ x: Double?) -> String { x.map { String(format: "%.9g", $0) } ?? "" }
-        return ([String(epoch), String(step), f(trainLoss), f(trainReconstruction), f(trainKL), f(evalLoss),
-                 f(evalReconstruction), f(evalKL), f(evalIWAE), f(gradientVariance, 8)]
-                + (withLearningRate ? [g(learningRate)] : []) + (withTemperature ? [g(temperature)] : [])
-                + [f(examplesPerSecond, 1), f(epochSeconds, 3), f(elapsedSeconds, 3)]).joined(separator: ",")
+        CSVTable.line(cells(learningRate: withLearningRate, temperature: withTemperature))
+    }
+
+    func cells(learningRate withLearningRate: Bool, temperature withTemperature: Bool) -> [CSVValue] {
+        func f(_ x: Double?, _ places: Int = 6) -> CSVValue { .number(x, places: places) }
+        return [.integer(epoch), .integer(step), f(trainLoss), f(trainReconstruction), f(trainKL), f(evalLoss),
+                f(evalReconstruction), f(evalKL), f(evalIWAE), f(gradientVariance, 8)]
+            + (withLearningRate ? [f(learningRate, 12)] : []) + (withTemperature ? [f(temperature, 9)] : [])
+            + [f(examplesPerSecond, 1), f(epochSeconds, 3), f(elapsedSeconds, 3)]
     }
 }
 
@@ -68,11 +76,15 @@ public struct StepRow: Equatable, Sendable {
     /// Seconds of training in the run so far (earlier sessions included, as in metrics.csv).
     public var elapsedSeconds: Double
 
+    public init(step: Int, epoch: Int, trainLoss: Double, reconstruction: Double, kl: Double, elapsedSeconds: Double) {
+        (self.step, self.epoch, self.trainLoss, self.reconstruction, self.kl, self.elapsedSeconds) = (step, epoch, trainLoss, reconstruction, kl, elapsedSeconds)
+    }
+
     public static let columns = ["step", "epoch", "train_loss", "train_recon", "train_kl", "elapsed_seconds"]
 
     public var csvRow: String {
-        [String(step), String(epoch), String(format: "%.6f", trainLoss), String(format: "%.6f", reconstruction),
-         String(format: "%.6f", kl), String(format: "%.3f", elapsedSeconds)].joined(separator: ",")
+        CSVTable.line([.integer(step), .integer(epoch), .number(trainLoss, places: 6), .number(reconstruction, places: 6),
+                       .number(kl, places: 6), .number(elapsedSeconds, places: 3)])
     }
 }
 
@@ -129,9 +141,9 @@ public func writeAtomically(_ contents: Data, to path: String) throws {
 
 public func writeMetricsCSV(_ rows: [EpochMetrics], to path: String) throws {
     let learningRate = rows.contains { $0.learningRate != nil }, temperature = rows.contains { $0.temperature != nil }
-    var text = EpochMetrics.columns(learningRate: learningRate, temperature: temperature).joined(separator: ",") + "\n"
-    for row in rows { text += row.csvRow(learningRate: learningRate, temperature: temperature) + "\n" }
-    try writeAtomically(Data(text.utf8), to: path)
+    var table = CSVTable(columns: EpochMetrics.columns(learningRate: learningRate, temperature: temperature))
+    for row in rows { table.append(row.cells(learningRate: learningRate, temperature: temperature)) }
+    try table.write(to: path)
 }
 
 /// Reads a CSV written by this tool (no quoting needed: values are numbers and simple identifiers).

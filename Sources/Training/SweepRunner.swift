@@ -108,7 +108,7 @@ public enum SweepRunner {
     @discardableResult
     public static func writeSummary(_ plan: SweepPlan) throws -> String {
         let axisColumns = Sweep.summaryColumns(plan.axes, fixed: summaryColumns)
-        var text = (summaryColumns + axisColumns.map(\.column)).joined(separator: ",") + "\n"
+        var table = CSVTable(columns: summaryColumns + axisColumns.map(\.column))
         for run in plan.runs {
             let config = run.config
             let metricsPath = (directory(of: run, in: plan) as NSString).appendingPathComponent("metrics.csv")
@@ -119,19 +119,21 @@ public enum SweepRunner {
                 epochsDone = Int(final["epoch"] ?? "") ?? 0
             }
             let status = epochsDone == 0 ? "missing" : epochsDone >= config.training.epochs ? "finished" : "incomplete"
-            var fields = [String(run.index), run.id, status, config.estimator.estimator, config.latent.spec.description.replacingOccurrences(of: " ", with: "-"),
-                          String(config.training.seed), String(epochsDone), String(config.training.epochs)]
-            fields += ["train_loss", "train_recon", "train_kl", "eval_loss", "eval_iwae_nll", "elapsed_seconds"].map { final[$0] ?? "" }
+            // Final metrics are copied as metrics.csv wrote them (already in the CSV number format).
+            var fields: [CSVValue] = [.integer(run.index), .text(run.id), .text(status), .text(config.estimator.estimator),
+                                      .text(config.latent.spec.description.replacingOccurrences(of: " ", with: "-")),
+                                      .integer(config.training.seed), .integer(epochsDone), .integer(config.training.epochs)]
+            fields += ["train_loss", "train_recon", "train_kl", "eval_loss", "eval_iwae_nll", "elapsed_seconds"].map { .text(final[$0] ?? "") }
             fields += axisColumns.map { column in
-                guard let assigned = run.assignments.first(where: { $0.path == column.axis })?.value else { return "" }
+                guard let assigned = run.assignments.first(where: { $0.path == column.axis })?.value else { return .missing }
                 var value: JSON? = assigned
                 for part in column.key { value = value?[part] }
-                return value.map { $0 == .null ? "" : Sweep.slug($0) } ?? ""
+                return value.map { $0 == .null ? .missing : .text(Sweep.slug($0)) } ?? .missing
             }
-            text += fields.joined(separator: ",") + "\n"
+            table.append(fields)
         }
         let path = (plan.directory as NSString).appendingPathComponent("summary.csv")
-        try writeAtomically(Data(text.utf8), to: path)
+        try table.write(to: path)
         return path
     }
 }
