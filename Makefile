@@ -4,7 +4,7 @@ CONFIG     ?= configs/quickstart.json
 RELEASE    := .build/release/vae-train
 JOBS       ?= 1
 
-.PHONY: all setup build release test test-debug example run sweep data data-mnist data-binarized bench clean help reinmax-table reinmax-table-shape
+.PHONY: all setup build release test test-debug example run sweep data data-mnist data-binarized data-fashion-mnist bench clean help reinmax-table reinmax-table-shape
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make readme-check   run every command the README shows in a smoke mode (1 epoch of 2 steps; nothing of yours touched)"
 	@echo "make example   build and run Examples/DiscreteToy, a non-VAE model using the estimator registry"
 	@echo "make data      fetch or locate full MNIST and binarized MNIST into data/ (MNIST_SRC=dir to copy)"
+	@echo "make data-fashion-mnist   the same for Fashion-MNIST (FASHION_MNIST_SRC=dir, or Debian's dataset-fashion-mnist)"
 	@echo "make bench     training throughput, step time vs. the sgemm-only ideal and its breakdown (writes runs/bench.csv)"
 	@echo "make sweep CONFIG=configs/sweep_example.json JOBS=2   run a sweep (JOBS processes in parallel)"
 	@echo "make reinmax-table[-shape] SHAPE=4x24 EPOCHS=160 SEEDS=[0,...] JOBS=2   the ReinMax MNIST-VAE protocol"
@@ -68,6 +69,10 @@ data-mnist:
 
 data-binarized:
 	@scripts/fetch_data.sh binarized_mnist $(BINARIZED_MNIST_SRC)
+
+# Fashion-MNIST (data.dataset = "fashion_mnist"): from FASHION_MNIST_SRC, Debian's dataset-fashion-mnist, or the mirrors.
+data-fashion-mnist:
+	@scripts/fetch_data.sh fashion_mnist $(FASHION_MNIST_SRC)
 
 # Writes runs/bench.csv (git-ignored); pass BENCH_CSV=... to keep it elsewhere.
 BENCH_CSV ?= runs/bench.csv

@@ -182,7 +182,7 @@ class Checker:
             return
         lines = [l.strip() for l in dry.stdout.splitlines() if ".build/release/vae-train" in l and not l.strip().startswith("#")]
         scripts = [l.strip() for l in dry.stdout.splitlines() if "scripts/run_reinmax_table.sh" in l]
-        if target in ("test", "test-debug", "test-scripts", "readme-check", "data", "data-mnist", "data-binarized", "slurm-smoke", "report", "example", "setup", "clean"):
+        if target in ("test", "test-debug", "test-scripts", "readme-check", "data", "data-mnist", "data-binarized", "data-fashion-mnist", "slurm-smoke", "report", "example", "setup", "clean"):
             self.log(f"  make -n    README:{number}: {command} (recipe expands; not run here: "
                      + {"test": "it is this run", "test-debug": "the same suite in debug", "report": "it writes results/",
                         "example": "make test runs it", "test-scripts": "make test runs it", "readme-check": "it is this check", "slurm-smoke": "installs Slurm", "clean": "it deletes the build",

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Fetch the full data sets into data/<kind>/ (git-ignored), verifying checksums.
 #
-# usage: scripts/fetch_data.sh mnist|binarized_mnist [SRC_DIR]
+# usage: scripts/fetch_data.sh mnist|binarized_mnist|fashion_mnist [SRC_DIR]
 #
-# With SRC_DIR (or MNIST_SRC / BINARIZED_MNIST_SRC in the environment) the files are copied
-# from that local directory; otherwise they are downloaded from the public mirrors. Every file
+# With SRC_DIR (or MNIST_SRC / BINARIZED_MNIST_SRC / FASHION_MNIST_SRC in the environment) the files
+# are copied from that local directory; fashion_mnist is also copied from Debian's dataset-fashion-mnist
+# package (/usr/share/datasets/fashion-mnist) when it is installed; otherwise they are downloaded from the
+# public mirrors. Every file
 # is written to NAME.part, verified, and only then renamed, so a failed or interrupted run never
 # leaves a bad file under its final name. Re-running with verified files in place does nothing.
 set -euo pipefail
@@ -12,8 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
-    echo "usage: $0 mnist|binarized_mnist [SRC_DIR]" >&2
-    echo "  SRC_DIR (or MNIST_SRC / BINARIZED_MNIST_SRC): local directory to copy the files from" >&2
+    echo "usage: $0 mnist|binarized_mnist|fashion_mnist [SRC_DIR]" >&2
+    echo "  SRC_DIR (or MNIST_SRC / BINARIZED_MNIST_SRC / FASHION_MNIST_SRC): local directory to copy the files from" >&2
     exit 2
 }
 
@@ -41,6 +43,26 @@ MNIST_MIRRORS=(
     https://storage.googleapis.com/cvdf-datasets/mnist/
     http://yann.lecun.com/exdb/mnist/
 )
+
+# Fashion-MNIST (Zalando): the published MD5s of the .gz files, and the SHA-256 of their decompressed
+# content (Debian's dataset-fashion-mnist package recompresses the files: its .gz differ, the content does not).
+declare -A FASHION_MD5=(
+    [train-images-idx3-ubyte.gz]=8d4fb7e6c68d591d4c3dfef9ec88bf0d
+    [train-labels-idx1-ubyte.gz]=25c81989df183df01b3e8a0aad5dffbe
+    [t10k-images-idx3-ubyte.gz]=bef4ecab320f06d8554ea6380940ec79
+    [t10k-labels-idx1-ubyte.gz]=bb300cfdad3c16e7a12a480ee83cd310
+)
+declare -A FASHION_CONTENT_SHA256=(
+    [train-images-idx3-ubyte]=c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888
+    [train-labels-idx1-ubyte]=bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9
+    [t10k-images-idx3-ubyte]=5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b
+    [t10k-labels-idx1-ubyte]=0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34
+)
+FASHION_MIRRORS=(
+    http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/
+    https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/
+)
+FASHION_DEBIAN_DIR=/usr/share/datasets/fashion-mnist
 
 # Binarized MNIST: SHA-256 of the decompressed .amat (the ones TensorFlow Datasets pins for the
 # original downloads; they verify a raw download as well as a gunzipped copy), and of the .gz
@@ -89,13 +111,16 @@ download() {
     fi
 }
 
-# verify_mnist NAME FILE: NAME is the .gz name; FILE may be the .gz or a gunzipped copy.
-verify_mnist() {
-    local name="$1" file="$2"
+# verify_idx MD5_TABLE SHA_TABLE NAME FILE: NAME is the .gz name; FILE may be the .gz or a gunzipped copy.
+verify_idx() {
+    local -n md5s="$1" shas="$2"
+    local name="$3" file="$4"
     [[ -f "$file" ]] || return 1
-    [[ "$(md5_of "$file")" == "${MNIST_MD5[$name]}" ]] && return 0
-    [[ "$(content_sha256_of "$file")" == "${MNIST_CONTENT_SHA256[${name%.gz}]}" ]]
+    [[ "$(md5_of "$file")" == "${md5s[$name]}" ]] && return 0
+    [[ "$(content_sha256_of "$file")" == "${shas[${name%.gz}]}" ]]
 }
+verify_mnist() { verify_idx MNIST_MD5 MNIST_CONTENT_SHA256 "$@"; }
+verify_fashion() { verify_idx FASHION_MD5 FASHION_CONTENT_SHA256 "$@"; }
 
 # verify_bmnist BASE FILE: BASE is the .amat name; FILE is the .amat or .amat.gz.
 verify_bmnist() {
@@ -139,32 +164,39 @@ install_download() {
     mv -f -- "$part" "$dest"
 }
 
-# --- mnist -------------------------------------------------------------------------------------
-fetch_mnist() {
-    local dest="$ROOT/data/mnist" src="${SRC_ARG:-${MNIST_SRC:-}}"
+# --- mnist and fashion_mnist (the same four IDX files) ---------------------------------------
+# fetch_idx KIND VERIFY SRC_VAR LABEL MIRRORS_ARRAY [EXTRA_LOCAL_DIR]
+fetch_idx() {
+    local kind="$1" verify="$2" src_var="$3" label="$4" extra="${6:-}"
+    local -n mirrors="$5"
+    local dest="$ROOT/data/$kind" src="${SRC_ARG:-${!src_var:-}}"
     local names=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+    if [[ -z "$src" && -n "$extra" && -d "$extra" ]]; then
+        src="$extra"
+        log "using $extra (installed by a Debian package)"
+    fi
     mkdir -p "$dest"
     local missing=() name
     for name in "${names[@]}"; do
-        verify_mnist "$name" "$dest/$name" || missing+=("$name")
+        "$verify" "$name" "$dest/$name" || missing+=("$name")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
-        log "data/mnist already has all four files, checksums verified; nothing to do"
+        log "data/$kind already has all four files, checksums verified; nothing to do"
         return 0
     fi
     TRIED=()
     for name in "${missing[@]}"; do
         if [[ -n "$src" ]]; then
-            if [[ -f "$src/$name" ]] && install_copy verify_mnist "$name" "$src/$name" "$dest/$name"; then
-                log "copied $name from $src (MD5 verified)"
+            if [[ -f "$src/$name" ]] && install_copy "$verify" "$name" "$src/$name" "$dest/$name"; then
+                log "copied $name from $src (checksum verified)"
                 continue
             fi
             TRIED+=("$src/$name ($([[ -f "$src/$name" ]] && echo "checksum mismatch" || echo "not found"))")
         else
             local mirror ok=0
-            for mirror in "${MNIST_MIRRORS[@]}"; do
+            for mirror in "${mirrors[@]}"; do
                 log "downloading $mirror$name"
-                if install_download verify_mnist "$name" "$mirror$name" "$dest/$name"; then
+                if install_download "$verify" "$name" "$mirror$name" "$dest/$name"; then
                     log "downloaded $name (MD5 verified)"
                     ok=1
                     break
@@ -172,9 +204,9 @@ fetch_mnist() {
             done
             [[ $ok -eq 1 ]] && continue
         fi
-        fail mnist "MNIST_SRC" "the four files ${names[*]}"
+        fail "$kind" "$src_var" "the four files ${names[*]}"
     done
-    log "data/mnist ready"
+    log "data/$kind ready ($label)"
 }
 
 # --- binarized mnist ---------------------------------------------------------------------------
@@ -233,7 +265,8 @@ fail() {
 }
 
 case "$KIND" in
-    mnist) fetch_mnist ;;
+    mnist) fetch_idx mnist verify_mnist MNIST_SRC "MNIST" MNIST_MIRRORS ;;
+    fashion_mnist) fetch_idx fashion_mnist verify_fashion FASHION_MNIST_SRC "Fashion-MNIST" FASHION_MIRRORS "$FASHION_DEBIAN_DIR" ;;
     binarized_mnist) fetch_binarized_mnist ;;
     *) usage ;;
 esac

@@ -68,6 +68,31 @@ final class SetupTests: XCTestCase {
         XCTAssertEqual(try fetch(["fashion"], in: scratch).status, 2, "unknown kind: usage")
     }
 
+    /// `make data-fashion-mnist`: copied from a local source (Debian's dataset-fashion-mnist package, whose
+    /// recompressed .gz files verify by their content's SHA-256) and verified again on a re-run; a file with the
+    /// right name but wrong content is refused and nothing is left behind.
+    func testFashionMNISTIsFetchedVerified() throws {
+        let scratch = scratchDirectory()
+        let fake = scratch + "/fake"
+        try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
+        for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+            FileManager.default.createFile(atPath: fake + "/" + name, contents: Data("not fashion-mnist".utf8))
+        }
+        let refused = try fetch(["fashion_mnist", fake], in: scratch)
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("checksum mismatch") && refused.output.contains("FASHION_MNIST_SRC"), refused.output)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: scratch + "/data/fashion_mnist")) ?? [], [])
+
+        let debian = "/usr/share/datasets/fashion-mnist"
+        let source = FileManager.default.fileExists(atPath: debian) ? debian : try localSource(.fashionMNIST)
+        let first = try fetch(["fashion_mnist", source], in: scratch)
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertNotNil(DatasetLoader.locate(.fashionMNIST, searchPaths: [scratch + "/data/fashion_mnist"]))
+        let again = try fetch(["fashion_mnist"], in: scratch)
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertTrue(again.output.contains("nothing to do"), again.output)
+    }
+
     /// `make run` trains configs/quickstart.json; its output must be a folder git ignores.
     func testQuickstartWritesWhereGitIgnores() throws {
         let plan = try Sweep.plan(configPath: Self.root.path + "/configs/quickstart.json")

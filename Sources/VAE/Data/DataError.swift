@@ -83,7 +83,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
                 data set '\(kind.rawValue)' not found; looked for \(kind.requiredFilesSummary) in:
                 \(list)
                 \(kind == .fashionMNIST
-                    ? "Install it with `apt-get install dataset-fashion-mnist`, or put the files in data/fashion_mnist/, "
+                    ? "Run `make data-fashion-mnist` (or scripts/fetch_data.sh fashion_mnist; it also copies Debian's dataset-fashion-mnist), "
                     : "Run `make data` (or scripts/fetch_data.sh \(kind.rawValue)) to fetch it, ")\
                 or set DISCRETEGRAD_DATA to a directory containing \(kind.rawValue)/.
                 """
