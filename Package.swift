@@ -34,10 +34,16 @@ let package = Package(
             "Training", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels"]),
-        .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "CZlib"]),
+
+        // MARK: - Unit test bundles
+        // What the suites share (package paths, scratch folders that clean up, small run configs, running
+        // vae-train and scripts, the leak check, k-SE statistical bounds, the finite-difference tolerance):
+        // a library target, as swift-numerics' _TestSupport is, that only the test bundles depend on.
+        .target(name: "TestSupport", dependencies: ["Training"], path: "Tests/TestSupport"),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels", "TestSupport"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "CZlib", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

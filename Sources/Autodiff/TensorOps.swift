@@ -145,8 +145,12 @@ extension Tensor {
     public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
         sum(alongAxis: axis, keepingDimensions: keepingDimensions) / S(shape[normalizedAxis(axis)])
     }
+    /// Index of the largest value along `axis` (first one on ties), as scalars.
+    public func argmax(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
+        reduced(.argmax, alongAxis: axis, keepingDimensions: keepingDimensions)
+    }
     /// Index of the largest value along the last axis (first one on ties), as scalars.
-    public func argmax() -> Tensor { reduced(.argmax, alongAxis: -1, keepingDimensions: false) }
+    public func argmax() -> Tensor { argmax(alongAxis: -1) }
 
     /// Sum of all elements as a rank-0 tensor.
     public func sum() -> Tensor {

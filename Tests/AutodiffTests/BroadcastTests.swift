@@ -31,6 +31,8 @@ final class BroadcastTests: XCTestCase {
             let expanded = x.expanded(to: big), summed = y.summed(toShape: small)
             XCTAssertEqual(expanded.shape, big)
             XCTAssertEqual(summed.shape, small)
+            // The two sides add the same ≤ 42 products of values in [−1, 1] in different orders: Double
+            // rounding ≤ 42·1.1e-16·42 ≈ 2e-13.
             XCTAssertEqual(dot(expanded, y), dot(x, summed), accuracy: 1e-12, "\(small) <-> \(big)")
             // And summed agrees with explicit sums over the stretched axes.
             let viaSum = (y * Tensor(ones: big)).summed(toShape: small)

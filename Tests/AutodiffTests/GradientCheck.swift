@@ -1,6 +1,7 @@
 // Gradient-checking helpers: directional central differences for first order (gradcheck) and for the
 // gradient of the backward pass (gradgradcheck), all in Float64.
 import Autodiff
+import TestSupport
 import XCTest
 
 typealias DiffOp = ([Variable<Double>]) -> Variable<Double>
@@ -10,14 +11,15 @@ typealias DiffOp = ([Variable<Double>]) -> Variable<Double>
 /// Step of the central differences (Float64).
 let checkStep = 1e-6
 
-/// Relative tolerance: |analytic − numeric| ≤ 1e-6 · max(1, |analytic|, |numeric|).
+/// Relative tolerance: |analytic − numeric| ≤ 1e-6 · max(1, |analytic|, |numeric|), the shared
+/// `FiniteDifference.relativeTolerance` (TestSupport), whose reasoning this is for this file's step.
 ///
 /// Why this is tight enough to catch a wrong factor in any backward rule: the central difference has
 /// truncation error ε²·φ'''/6 ≈ 1e-12 and rounding error ≈ 1e-16·|φ|/ε ≈ 1e-10 for the small, O(1)
 /// inputs used here, both four or more orders below 1e-6. A rule that is off by a factor of 2 (or
 /// has a wrong sign, or a missing broadcast sum) changes vᵀJu by about its own magnitude, and every
 /// check also asserts |vᵀJu| > `nontrivialThreshold`, so such an error is at least 1e-3 ≫ 1e-6.
-let gradientTolerance = 1e-6
+let gradientTolerance = FiniteDifference.relativeTolerance
 
 /// A directional derivative this small could hide a wrong factor, so checks expecting a nonzero
 /// derivative require it to be larger than this.

@@ -1,5 +1,6 @@
 // gradients() semantics, recording switches, and freeing of finished graphs (no retain cycles).
 import Autodiff
+import TestSupport
 import XCTest
 
 final class GraphTests: XCTestCase {
@@ -30,6 +31,7 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(gradients(of: (x * x).sum(), wrt: [x])[0].value, x0 * 2)
         // Through different paths (a diamond), and broadcast against itself.
         let g = gradients(of: (x.exp() + x.timesItself()).sum(), wrt: [x])[0].value
+        // Two terms of different rounding order: ≤ a few ulps (2.2e-16 each) relative.
         for (a, b) in zip(g.scalars, (x0.exp() + x0 * 2).scalars) { XCTAssertEqual(a, b, accuracy: 1e-15 * Swift.abs(b)) }
         let row = Variable(makeInput([2], seed: 5), requiresGradient: true)
         let g2 = gradients(of: (row * row.reshaped([1, 2]).expanded(to: [3, 2])).sum(), wrt: [row])[0].value
@@ -115,6 +117,8 @@ final class GraphTests: XCTestCase {
     }
 
     // MARK: Memory
+    // assertNoLeak (TestSupport) reads liveVariables before and after; TrainingTests.LeakTests runs the
+    // same check over whole training steps.
 
     /// A two-layer MLP's loss and its first-order gradients; everything goes out of scope on return.
     func mlpStep(createGraph: Bool) -> Double {
@@ -136,20 +140,6 @@ final class GraphTests: XCTestCase {
         let second = gradients(of: norm, wrt: params + [upstream], seed: upstream, createGraph: true)
         let third = gradients(of: second[0].sum(), wrt: [w1])
         return third[0].value.sum().scalar
-    }
-
-    /// liveVariables must return to its starting value once a graph's last reference is gone.
-    /// XCTest runs the tests of one process serially, so no other test creates Variables meanwhile;
-    /// the measurement is still retried so a stray concurrent allocation cannot make it flaky.
-    func assertNoLeak(_ label: String, _ body: () -> Void, file: StaticString = #filePath, line: UInt = #line) {
-        var deltas: [Int] = []
-        for _ in 0..<3 {
-            let before = liveVariables
-            body()
-            deltas.append(liveVariables - before)
-            if deltas.last == 0 { return }
-        }
-        XCTFail("\(label): live Variables did not return to the start (deltas \(deltas))", file: file, line: line)
     }
 
     func testFirstOrderGraphIsFreed() {

@@ -2,34 +2,35 @@
 // count, open-interval uniforms, reproducibility and checkpointing of the stream state.
 import Autodiff
 import Foundation
+import TestSupport
 import XCTest
 
 final class RandomTests: XCTestCase {
     let sampleCount = 200_000
-    /// Bounds are 5 standard errors: a correct sampler fails one with probability ~6e-7 (and the
-    /// seeds are fixed, so a pass is reproducible), while a biased one is caught.
+    /// Bounds are 5 standard errors, the SEs from the sample count and the distribution's own moments
+    /// (TestSupport.assertMoments): a correct sampler fails one with probability NormalTail.twoSided(5)
+    /// = 5.7e-7 (and the seeds are fixed, so a pass is reproducible), while a biased one is caught.
     let standardErrors = 5.0
 
-    struct Moments { let mean: Double; let variance: Double }
-
-    func moments<S: TensorScalar>(_ t: Tensor<S>) -> Moments {
-        var mean = 0.0
-        for i in 0..<t.count { mean += Double(t[flat: i]) }
-        mean /= Double(t.count)
-        var variance = 0.0
-        for i in 0..<t.count { let d = Double(t[flat: i]) - mean; variance += d * d }
-        return Moments(mean: mean, variance: variance / Double(t.count - 1))
-    }
-
-    /// Checks mean and variance against the true μ, σ². SE(mean) = σ/√N; SE(sample variance) =
-    /// σ²·√((κ − 1)/N) with κ = μ₄/σ⁴ the distribution's (known) kurtosis.
+    /// Mean and variance of `t` against the true μ, σ² and kurtosis κ = μ₄/σ⁴: SE(mean) = σ/√N,
+    /// SE(sample variance) = σ²·√((κ − 1)/N).
     func assertMoments<S: TensorScalar>(_ t: Tensor<S>, mean: Double, variance: Double, kurtosis: Double,
                                         _ name: String, file: StaticString = #filePath, line: UInt = #line) {
-        let m = moments(t), n = Double(t.count)
-        let seMean = Foundation.sqrt(variance / n)
-        let seVariance = variance * Foundation.sqrt((kurtosis - 1) / n)
-        XCTAssertEqual(m.mean, mean, accuracy: standardErrors * seMean, "\(name) mean", file: file, line: line)
-        XCTAssertEqual(m.variance, variance, accuracy: standardErrors * seVariance, "\(name) variance", file: file, line: line)
+        TestSupport.assertMoments(t.converted(to: Double.self).scalars, mean: mean, variance: variance, kurtosis: kurtosis,
+                                  standardErrors: standardErrors, name, file: file, line: line)
+    }
+
+    /// A distribution's Double and Float samplers (in that order, from one seeded stream) against its
+    /// moments; returns the Double draws.
+    @discardableResult
+    func assertSamplers(_ name: String, seed: UInt64, mean: Double, variance: Double, kurtosis: Double,
+                        _ double: ([Int], inout RandomStream) -> Tensor<Double>, _ float: ([Int], inout RandomStream) -> Tensor<Float>,
+                        file: StaticString = #filePath, line: UInt = #line) -> Tensor<Double> {
+        var rng = RandomStream(seed: seed)
+        let draws = double([sampleCount], &rng)
+        assertMoments(draws, mean: mean, variance: variance, kurtosis: kurtosis, name, file: file, line: line)
+        assertMoments(float([sampleCount], &rng), mean: mean, variance: variance, kurtosis: kurtosis, "\(name) Float", file: file, line: line)
+        return draws
     }
 
     // MARK: Continuous distributions
@@ -71,38 +72,28 @@ final class RandomTests: XCTestCase {
     }
 
     func testGumbel() {
-        var rng = RandomStream(seed: 2)
         // Standard Gumbel: mean γ (Euler–Mascheroni), variance π²/6, excess kurtosis 12/5.
-        assertMoments(Tensor<Double>.gumbel([sampleCount], using: &rng),
-                      mean: 0.5772156649015329, variance: Double.pi * Double.pi / 6, kurtosis: 5.4, "gumbel")
-        assertMoments(Tensor<Float>.gumbel([sampleCount], using: &rng),
-                      mean: 0.5772156649015329, variance: Double.pi * Double.pi / 6, kurtosis: 5.4, "gumbel Float")
+        assertSamplers("gumbel", seed: 2, mean: 0.5772156649015329, variance: Double.pi * Double.pi / 6, kurtosis: 5.4,
+                       { Tensor.gumbel($0, using: &$1) }, { Tensor.gumbel($0, using: &$1) })
     }
 
     func testLogistic() {
-        var rng = RandomStream(seed: 3)
         // Standard logistic: mean 0, variance π²/3, excess kurtosis 6/5.
-        assertMoments(Tensor<Double>.logistic([sampleCount], using: &rng),
-                      mean: 0, variance: Double.pi * Double.pi / 3, kurtosis: 4.2, "logistic")
-        assertMoments(Tensor<Float>.logistic([sampleCount], using: &rng),
-                      mean: 0, variance: Double.pi * Double.pi / 3, kurtosis: 4.2, "logistic Float")
+        assertSamplers("logistic", seed: 3, mean: 0, variance: Double.pi * Double.pi / 3, kurtosis: 4.2,
+                       { Tensor.logistic($0, using: &$1) }, { Tensor.logistic($0, using: &$1) })
     }
 
     func testExponential() {
-        var rng = RandomStream(seed: 4)
         // Exp(1): mean 1, variance 1, kurtosis 9.
-        let t = Tensor<Double>.exponential([sampleCount], using: &rng)
-        assertMoments(t, mean: 1, variance: 1, kurtosis: 9, "exponential")
+        let t = assertSamplers("exponential", seed: 4, mean: 1, variance: 1, kurtosis: 9,
+                               { Tensor.exponential($0, using: &$1) }, { Tensor.exponential($0, using: &$1) })
         XCTAssertTrue(t.scalars.allSatisfy { $0 > 0 && $0.isFinite })
-        assertMoments(Tensor<Float>.exponential([sampleCount], using: &rng), mean: 1, variance: 1, kurtosis: 9, "exponential Float")
     }
 
     // MARK: Discrete distributions
 
-    func assertFrequency(_ count: Int, of n: Int, p: Double, _ name: String,
-                         file: StaticString = #filePath, line: UInt = #line) {
-        let se = Foundation.sqrt(p * (1 - p) / Double(n))
-        XCTAssertEqual(Double(count) / Double(n), p, accuracy: standardErrors * se, name, file: file, line: line)
+    func assertFrequency(_ count: Int, of n: Int, p: Double, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+        TestSupport.assertFrequency(count, of: n, p: p, standardErrors: standardErrors, name, file: file, line: line)
     }
 
     func testBernoulli() {

@@ -45,6 +45,38 @@ enum STFixtures {
 
 // MARK: - Exact double sums over a single K-class variable
 
+/// One categorical variable of K = 5 classes, a random cubic objective and logits θ uniform in
+/// [−1.5, 1.5) (π = softmax θ): the setting of the exact Euler (ST) and Heun (ReinMax) identities.
+struct CubicFixture {
+    static let classes = 5
+    var k: Int { Self.classes }
+    let objective: CubicObjective
+    let theta: Tensor<Double>
+    let pi: [Double]
+    /// The seeded stream after drawing the fixture, for tests that go on sampling.
+    let rng: RandomStream
+
+    init(seed: UInt64) {
+        var rng = RandomStream(seed: seed)
+        objective = CubicObjective(classes: Self.classes, rng: &rng)
+        theta = STFixtures.uniform([1, Self.classes], -1.5, 1.5, &rng)
+        pi = theta.softmax().scalars
+        self.rng = rng
+    }
+
+    /// E_D[∂f(z)/∂θ] for the surrogate z = build(D, θ), summing π_i · ∂f(build(e_i, θ))/∂θ over the K codes.
+    func expectation(_ build: (Tensor<Double>, Variable<Double>) -> Variable<Double>) -> [Double] {
+        var total = [Double](repeating: 0, count: k)
+        for i in 0..<k {
+            let code = Tensor(shape: [1, k], scalars: CubicObjective.onehot(i, k))
+            let leaf = Variable(theta, requiresGradient: true)
+            let grad = gradients(of: objective.graph(build(code, leaf)).sum(), wrt: [leaf])[0].value.scalars
+            for m in 0..<k { total[m] += pi[i] * grad[m] }
+        }
+        return total
+    }
+}
+
 /// f(D) = (wᵀD)³ + DᵀAD + bᵀD on one categorical variable: nonlinear beyond quadratic, so the Heun
 /// (trapezoid) rule is not exact and the Euler and Heun forms and the exact gradient all differ.
 struct CubicObjective {

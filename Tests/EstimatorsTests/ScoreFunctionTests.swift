@@ -55,8 +55,11 @@ final class ScoreFunctionTests: XCTestCase {
             let check = SFUnbiasedness.check(VIMCO<Double>(samples: 2), on: problem, draws: Self.draws,
                                              seed: 300 + UInt64(index), exact: problem.exactTwoSampleBoundGradient)
             XCTAssertTrue(check.passed, "vimco on \(problem.latent): \(check)")
+            // Specific: the oracles must differ by more than the check can resolve, 2 × 5 SE, so an estimator
+            // of the ordinary gradient lands outside the 5-SE band (observed gap 0.30 and 0.20 against
+            // 10 SE = 0.12 and 0.09; this was a bare 1e-2, below one SE).
             let gap = zip(problem.exactGradient.scalars, problem.exactTwoSampleBoundGradient.scalars).map { Swift.abs($0 - $1) }.max()!
-            XCTAssertGreaterThan(gap, 1e-2, "the two oracles must differ, or the VIMCO test is not specific")
+            XCTAssertGreaterThan(gap, 10 * check.standardError.max()!, "the two oracles must differ, or the VIMCO test is not specific")
         }
     }
 
@@ -127,6 +130,8 @@ func sfAssertDecoderGradientIsGradientOfF(_ estimator: any GradientEstimator<Dou
     for (a, b) in zip(fromSurrogate, direct) {
         XCTAssertEqual(a.shape, b.shape, file: file, line: line)
         let gap = zip(a.scalars, b.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
+        // Equal up to Float64 rounding (~1e-15 on these O(1) gradients); any leak of the control variate
+        // adds a term of the size of the gradient itself.
         XCTAssertLessThan(gap, 1e-12, "\(estimator.name): control-variate gradient leaked into the decoder", file: file, line: line)
     }
 }

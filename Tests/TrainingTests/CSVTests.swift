@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -27,8 +28,7 @@ final class CSVTests: XCTestCase {
         table.append([.integer(1), .text("x,y")])
         table.append([.missing, .number(0.5, places: 2)])
         XCTAssertEqual(table.text, "a,b\n1,\"x,y\"\n,0.50\n")
-        let path = NSTemporaryDirectory() + "dg-csv-\(UUID().uuidString).csv"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let path = temporaryDirectory() + "/table.csv"
         try table.write(to: path)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), table.text)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -142,16 +143,15 @@ final class SweepTests: XCTestCase {
         }
     }
 
-    func testMissingAndMalformedConfigFiles() {
+    func testMissingAndMalformedConfigFiles() throws {
         XCTAssertThrowsError(try Sweep.plan(configPath: "/nonexistent/x.json")) { XCTAssertTrue("\($0)".contains("no such file")) }
-        let path = NSTemporaryDirectory() + "bad-\(UUID()).json"
+        let path = try makeTemporaryDirectory() + "/bad.json"
         FileManager.default.createFile(atPath: path, contents: Data("{\"training\": ".utf8))
         XCTAssertThrowsError(try Sweep.plan(configPath: path)) { XCTAssertTrue("\($0)".contains("not valid JSON")) }
     }
 
     func testCommittedConfigsAreValid() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let configs = root.appendingPathComponent("configs")
+        let configs = TestPaths.root.appendingPathComponent("configs")
         // poly.json and toy.json configure the `poly` and `toy` toy problems, not VAE training runs;
         // their own commands validate them.
         let toys: Set<String> = ["poly.json", "toy.json"]

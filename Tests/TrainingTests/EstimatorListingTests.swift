@@ -1,5 +1,6 @@
 import Estimators
 import Foundation
+import TestSupport
 import Training
 import XCTest
 

@@ -1,16 +1,11 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// `vae-train export`: a run's parameters as an .npz, read back by numpy (python3-numpy) and by the
 /// binary itself.
 final class ExportTests: XCTestCase {
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-export-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     /// A one-epoch run of the small test model.
     func trainedRun() throws -> (directory: String, trainer: Trainer) {
         let dir = temporaryDirectory()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -32,7 +33,7 @@ final class MemoryBudgetTests: XCTestCase {
         var config = RunConfig()
         config.model.encoderHidden = [10_000_000]
         config.data.directory = "/nonexistent/data"  // loading would fail with a data error instead
-        XCTAssertThrowsError(try Trainer(config: config, directory: NSTemporaryDirectory() + "dg-mem-\(UUID().uuidString)")) { error in
+        XCTAssertThrowsError(try Trainer(config: config, directory: temporaryDirectory())) { error in
             guard case ConfigError.tooLargeForMemory = error else { return XCTFail("\(error)") }
         }
     }
@@ -47,7 +48,7 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertLessThan(estimate.totalBytes, 500e6)
         XCTAssertNoThrow(try estimate.check(physical: 1e9))
         XCTAssertThrowsError(try estimate.check(physical: 1e6))
-        XCTAssertNoThrow(try Sweep.plan(configPath: TrainerTests.root.appendingPathComponent("configs/reinmax_table.json").path))
+        XCTAssertNoThrow(try Sweep.plan(configPath: TestPaths.path("configs/reinmax_table.json")))
         XCTAssertNotNil(MemoryEstimate.physicalMemory())
     }
 }

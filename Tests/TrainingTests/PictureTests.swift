@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -30,8 +31,7 @@ final class PictureTests: XCTestCase {
     }
 
     func testThePictureOfARunDecodes() throws {
-        let dir = NSTemporaryDirectory() + "dg-picture-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = temporaryDirectory()
         var config = try ProgressTests.smallConfig()
         config.training.epochs = 1
         try Trainer(config: config, directory: dir, log: { _ in }).run()
@@ -47,7 +47,9 @@ final class PictureTests: XCTestCase {
         XCTAssertEqual(Array(ihdr[8...]), [8, 0, 0, 0, 0], "8-bit greyscale")
         let raw = try XCTUnwrap(inflate(parts[1].1, expected: height * (width + 1)))
         XCTAssertEqual(raw.count, height * (width + 1), "one filter byte and \(width) pixels per row")
-        // Not blank: the tiles hold dark and light pixels.
+        // Not blank: the tiles hold dark and light pixels. Of the 242x182 = 44,044 pixels about 10,700 are
+        // dark (< 64) and about 250 grey levels occur; a blank picture has no dark pixel and a thresholded
+        // one two levels, so 1,000 (2%) and 50 separate them with a wide margin.
         let pixels = raw.enumerated().filter { $0.offset % (width + 1) != 0 }.map(\.element)
         XCTAssertGreaterThan(pixels.filter { $0 < 64 }.count, 1000)
         XCTAssertGreaterThan(Set(pixels).count, 50, "grey levels, not only black and white")

@@ -1,26 +1,13 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// The live lines: a run's `epoch i/N`, whole-run ETA and what it is doing during evaluation; the
 /// `--jobs` sweep line; and nothing at all when progress is off (logs stay clean).
 final class ProgressTests: XCTestCase {
-    /// TrainerTests' small run: 400 examples in batches of 50 (8 steps an epoch), a tiny model.
-    static func smallConfig() throws -> RunConfig {
-        let text = """
-        {"name": "t", "data": {"dataset": "mnist", "directory": "\(TrainerTests.root.path)/data/embedded", "train_limit": 400, "test_limit": 1000},
-         "model": {"encoder_hidden": [64], "decoder_hidden": [64]}, "latent": {"variables": 4, "classes": 8},
-         "estimator": {"name": "st"}, "training": {"epochs": 3, "batch_size": 50, "seed": 7, "learning_rate": 0.003},
-         "output": {"progress": "never"}}
-        """
-        return try RunConfig(json: JSON.parse(Data(text.utf8)))
-    }
-
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-progress-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
+    /// TrainerTests' small run (8 steps an epoch) evaluated on 1000 examples: two evaluation batches of 500.
+    static func smallConfig() throws -> RunConfig { try TestRuns.smallConfig(testLimit: 1000) }
 
     /// Collects what a progress line writes.
     final class Capture: @unchecked Sendable {
@@ -53,6 +40,8 @@ final class ProgressTests: XCTestCase {
     func testTheETACoversTheWholeRunNotOnlyTheEpoch() {
         let progress = RunProgress(mode: .never, epochs: 10)
         progress.beginEpoch(1, steps: 100)
+        // Double arithmetic on these small numbers is exact to ~1e-14 (1e-9 is slack for it); a wrong
+        // formula is off by at least a second.
         // Epoch 1, 50 of 100 steps in 5 s, no finished epoch yet: 5 s left of it + 9 epochs of 10 s.
         XCTAssertEqual(progress.remainingSeconds(step: 50, elapsed: 5), 95, accuracy: 1e-9)
         // Epochs finished here took 14 s (10 s training + 4 s evaluating): those 4 s count for this epoch

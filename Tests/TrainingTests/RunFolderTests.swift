@@ -1,24 +1,14 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// A run folder holding a run with a different config is never overwritten (issue 11).
 final class RunFolderTests: XCTestCase {
     func smallConfig(_ edit: (inout RunConfig) -> Void = { _ in }) throws -> RunConfig {
-        let text = """
-        {"name": "f", "data": {"directory": "\(TrainerTests.root.path)/data/embedded", "train_limit": 100, "test_limit": 50},
-         "model": {"encoder_hidden": [16], "decoder_hidden": [16]}, "latent": {"shape": "4x4"},
-         "training": {"epochs": 1, "batch_size": 50}, "output": {"progress": "never"}}
-        """
-        var config = try RunConfig(json: JSON.parse(Data(text.utf8)))
+        var config = try TestRuns.config(TestRuns.tinyConfigText(name: "f"))
         edit(&config)
         return config
-    }
-
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-folder-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
     }
 
     func contents(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
@@ -92,11 +82,7 @@ final class RunFolderTests: XCTestCase {
     /// A sweep checks every run's folder before training any run.
     func testASweepStartsNothingWhenAFolderConflicts() throws {
         let out = temporaryDirectory()
-        let text = """
-        {"data": {"directory": "\(TrainerTests.root.path)/data/embedded", "train_limit": 100, "test_limit": 50},
-         "model": {"encoder_hidden": [16], "decoder_hidden": [16]}, "latent": {"shape": "4x4"},
-         "estimator": {"name": ["st", "gs"]}, "training": {"epochs": 1, "batch_size": 50}, "output": {"progress": "never"}}
-        """
+        let text = TestRuns.tinyConfigText(estimator: #"{"name": ["st", "gs"]}"#)
         let plan = try Sweep.plan(json: JSON.parse(Data(text.utf8)), outputDirectory: out)
         try SweepRunner.runSequentially(plan, indices: [1], resume: false, log: { _ in })
         let before = try contents(out + "/estimator-gs/metrics.csv")

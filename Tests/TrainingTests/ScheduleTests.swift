@@ -1,27 +1,16 @@
 import Estimators
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// Learning-rate and temperature schedules (`schedule` section; issue 11): their formulas, their config
 /// errors, what a run logs and uses, resume, and sweeps that mix estimators with and without a temperature.
 final class ScheduleTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     func config(estimator: String = #"{"name": "gs", "temperature": 1.5}"#, schedule: String, epochs: Int = 3) throws -> RunConfig {
-        let text = """
-        {"name": "s", "data": {"dataset": "mnist", "directory": "\(Self.root.path)/data/embedded", "train_limit": 400, "test_limit": 100},
-         "model": {"encoder_hidden": [32], "decoder_hidden": [32]}, "latent": {"variables": 4, "classes": 8},
-         "estimator": \(estimator), "training": {"epochs": \(epochs), "batch_size": 50, "seed": 5, "learning_rate": 0.002},
-         "output": {"progress": "never"}, "schedule": \(schedule)}
-        """
-        return try RunConfig(json: JSON.parse(Data(text.utf8)))
-    }
-
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-schedule-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
+        try TestRuns.config(TestRuns.configText(name: "s", testLimit: 100, hidden: 32, estimator: estimator,
+                                                training: #"{"epochs": \#(epochs), "batch_size": 50, "seed": 5, "learning_rate": 0.002}"#,
+                                                extra: #", "schedule": \#(schedule)"#))
     }
 
     func assertConfigError(estimator: String = #"{"name": "gs"}"#, schedule: String, contains fragments: [String],
@@ -34,6 +23,8 @@ final class ScheduleTests: XCTestCase {
     }
 
     // MARK: Formulas
+    // Closed forms evaluated in Double: rounding ~1e-19 on rates ~1e-3 and ~1e-16 on temperatures ~1, so
+    // 1e-15 is slack for it; a wrong formula is off by ≥ 1e-5.
 
     func testStepDecayMultipliesEveryNSteps() {
         let schedule = LearningRateSchedule.step(every: 100, factor: 0.5)
@@ -103,6 +94,9 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(csv.header, EpochMetrics.columns(learningRate: true, temperature: true))
         XCTAssertEqual(Array(csv.header.suffix(5)), ["learning_rate", "temperature", "examples_per_sec", "epoch_seconds", "elapsed_seconds"])
         let lr = csv.header.firstIndex(of: "learning_rate")!, tau = csv.header.firstIndex(of: "temperature")!
+        // Both columns are written with 9 significant digits (%.9g: relative rounding ≤ 5e-10, so ≤ 1e-12
+        // on rates ≤ 2e-3 and ≤ 1e-9 on temperatures ≤ 1.5); the rate is the optimizer's Float, hence the
+        // Float(expected). A wrong step count moves the rate by ≥ 1e-5 and the temperature by ~1e-2 at a hold boundary (4 steps).
         for (e, row) in csv.rows.enumerated() {
             let lastUpdate = (e + 1) * 8 - 1  // 400 examples / 50 per batch = 8 steps per epoch
             let expectedRate = 1e-4 + 0.5 * (2e-3 - 1e-4) * (1 + cos(Double.pi * Double(lastUpdate) / 24))
@@ -128,12 +122,7 @@ final class ScheduleTests: XCTestCase {
         try Trainer(config: try config(schedule: schedule), directory: straight, log: { _ in }).run()
         _ = try Trainer(config: try config(schedule: schedule), directory: interrupted, log: { _ in }).trainEpochForTesting()
         try Trainer(config: try config(schedule: schedule), directory: interrupted, log: { _ in }).run(resume: true)
-        func deterministic(_ path: String) throws -> [[String]] {
-            let csv = try readCSV(path)
-            let keep = csv.header.indices.filter { !EpochMetrics.timingColumns.contains(csv.header[$0]) }
-            return [keep.map { csv.header[$0] }] + csv.rows.map { row in keep.map { row[$0] } }
-        }
-        XCTAssertEqual(try deterministic(straight + "/metrics.csv"), try deterministic(interrupted + "/metrics.csv"))
+        XCTAssertEqual(try deterministicColumns(straight + "/metrics.csv"), try deterministicColumns(interrupted + "/metrics.csv"))
     }
 
     /// A cosine spanning the run cannot be continued to more epochs (its past rates would change); one

@@ -1,18 +1,17 @@
 import Foundation
+import TestSupport
 import Training
 import VAE
 import XCTest
 
 /// The set-up commands: `make data` (scripts/fetch_data.sh) and `make run` (configs/quickstart.json).
 final class SetupTests: XCTestCase {
-    static let root = TrainerTests.root
-
     /// Runs a copy of scripts/fetch_data.sh in a scratch "checkout", so data/ of the real one is untouched.
     func fetch(_ arguments: [String], in scratch: String) throws -> (status: Int32, output: String) {
         let scripts = scratch + "/scripts"
         try FileManager.default.createDirectory(atPath: scripts, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: scripts + "/fetch_data.sh") {
-            try FileManager.default.copyItem(atPath: Self.root.path + "/scripts/fetch_data.sh", toPath: scripts + "/fetch_data.sh")
+            try FileManager.default.copyItem(atPath: TestPaths.path("scripts/fetch_data.sh"), toPath: scripts + "/fetch_data.sh")
         }
         var environment = ProcessInfo.processInfo.environment
         environment["MNIST_SRC"] = nil
@@ -21,16 +20,10 @@ final class SetupTests: XCTestCase {
         return (status, out)
     }
 
-    func scratchDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-fetch-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     /// A local copy of the full data set to fetch from (the shared copy next to the checkout, or
     /// $DISCRETEGRAD_DATA); the test is skipped where there is none.
     func localSource(_ kind: DatasetKind) throws -> String {
-        var candidates = [Self.root.path + "/../shared/data/\(kind.rawValue)", Self.root.path + "/data/\(kind.rawValue)"]
+        var candidates = [TestPaths.path("../shared/data/\(kind.rawValue)"), TestPaths.path("data/\(kind.rawValue)")]
         if let env = ProcessInfo.processInfo.environment[DatasetLoader.environmentVariable] { candidates.insert(env + "/\(kind.rawValue)", at: 0) }
         guard let found = DatasetLoader.locate(kind, searchPaths: candidates) else {
             throw XCTSkip("no local copy of \(kind.rawValue) to fetch from")
@@ -43,7 +36,7 @@ final class SetupTests: XCTestCase {
     func testFetchingAgainSucceeds() throws {
         for kind in [DatasetKind.mnist, .binarizedMNIST] {
             let source = try localSource(kind)
-            let scratch = scratchDirectory()
+            let scratch = temporaryDirectory()
             let first = try fetch([kind.rawValue, source], in: scratch)
             XCTAssertEqual(first.status, 0, first.output)
             let again = try fetch([kind.rawValue, source], in: scratch)
@@ -57,7 +50,7 @@ final class SetupTests: XCTestCase {
 
     /// A source without the files fails with exit 1, says what it tried, and leaves no partial file.
     func testFetchingFromAnEmptySourceFailsClearly() throws {
-        let scratch = scratchDirectory()
+        let scratch = temporaryDirectory()
         let empty = scratch + "/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         let result = try fetch(["mnist", empty], in: scratch)
@@ -72,7 +65,7 @@ final class SetupTests: XCTestCase {
     /// recompressed .gz files verify by their content's SHA-256) and verified again on a re-run; a file with the
     /// right name but wrong content is refused and nothing is left behind.
     func testFashionMNISTIsFetchedVerified() throws {
-        let scratch = scratchDirectory()
+        let scratch = temporaryDirectory()
         let fake = scratch + "/fake"
         try FileManager.default.createDirectory(atPath: fake, withIntermediateDirectories: true)
         for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
@@ -95,13 +88,13 @@ final class SetupTests: XCTestCase {
 
     /// `make run` trains configs/quickstart.json; its output must be a folder git ignores.
     func testQuickstartWritesWhereGitIgnores() throws {
-        let plan = try Sweep.plan(configPath: Self.root.path + "/configs/quickstart.json")
+        let plan = try Sweep.plan(configPath: TestPaths.path("configs/quickstart.json"))
         let top = try XCTUnwrap(plan.directory.split(separator: "/").first.map(String.init))
         XCTAssertEqual(top, "runs")
-        let ignore = try String(contentsOfFile: Self.root.path + "/.gitignore", encoding: .utf8)
+        let ignore = try String(contentsOfFile: TestPaths.path(".gitignore"), encoding: .utf8)
         let lines = ignore.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertTrue(lines.contains("/\(top)/") || lines.contains("\(top)/"), ".gitignore must ignore \(top)/")
-        let makefile = try String(contentsOfFile: Self.root.path + "/Makefile", encoding: .utf8)
+        let makefile = try String(contentsOfFile: TestPaths.path("Makefile"), encoding: .utf8)
         XCTAssertTrue(makefile.contains("CONFIG     ?= configs/quickstart.json"), "make run trains quickstart")
     }
 }

@@ -1,16 +1,11 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// `output.steps_every`: steps.csv, one row every N optimizer steps, continued without duplicates or
 /// gaps by a resumed run.
 final class StepLogTests: XCTestCase {
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-steps-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     func config(epochs: Int, stepsEvery: Int = 3) throws -> RunConfig {
         var config = try ProgressTests.smallConfig()  // 8 steps an epoch
         config.training.epochs = epochs
@@ -36,19 +31,28 @@ final class StepLogTests: XCTestCase {
     func testRowsEveryNStepsWithTheBatchLoss() throws {
         let dir = temporaryDirectory()
         let trainer = try Trainer(config: try config(epochs: 2), directory: dir, log: { _ in })
-        let metrics = try trainer.run()
+        try trainer.run()
         let csv = try readCSV(trainer.stepsPath)
         XCTAssertEqual(csv.header, ["step", "epoch", "train_loss", "train_recon", "train_kl", "elapsed_seconds"])
         XCTAssertEqual(csv.rows.map { $0[0] }, ["3", "6", "9", "12", "15"])
         XCTAssertEqual(csv.rows.map { $0[1] }, ["1", "1", "2", "2", "2"])
         for row in csv.rows {
             let (loss, recon, kl) = (Double(row[2])!, Double(row[3])!, Double(row[4])!)
+            // steps.csv writes each to 6 decimals (rounding ≤ 5e-7 each, 1.5e-6 for the three).
             XCTAssertEqual(loss, recon + kl, accuracy: 2e-6)
             XCTAssertGreaterThan(loss, 0)
         }
-        // Batch losses scatter around the epoch's running mean.
-        let epoch2 = csv.rows.filter { $0[1] == "2" }.map { Double($0[2])! }
-        XCTAssertEqual(epoch2.reduce(0, +) / Double(epoch2.count), metrics[1].trainLoss, accuracy: 0.1 * metrics[1].trainLoss)
+        XCTAssertEqual(csv.rows.filter { $0[1] == "2" }.count, 3)
+        // The rows are the batches' own losses: with a row every step, their mean is the epoch's
+        // train_loss (8 batches of 50, equal weights), up to the 6-decimal rounding of each row (≤ 5e-7).
+        // This replaces "3 sampled rows within a bare 10% of the epoch mean", which a row of the wrong
+        // batch, or a running mean, would also have passed.
+        let everyStep = try Trainer(config: try config(epochs: 1, stepsEvery: 1), directory: temporaryDirectory(), log: { _ in })
+        let epoch1 = try everyStep.run()[0].trainLoss
+        let losses = try readCSV(everyStep.stepsPath).rows.map { Double($0[2])! }
+        XCTAssertEqual(losses.count, 8)
+        XCTAssertEqual(losses.reduce(0, +) / Double(losses.count), epoch1, accuracy: 5e-7 + 1e-12 * epoch1)
+        XCTAssertGreaterThan(Set(losses).count, 1, "distinct batches, not one value repeated")
         // Off: no file.
         let off = temporaryDirectory()
         let quiet = try Trainer(config: try config(epochs: 1, stepsEvery: 0), directory: off, log: { _ in })

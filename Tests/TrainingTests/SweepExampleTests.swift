@@ -1,19 +1,13 @@
 import Estimators
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// configs/sweep_example.json, the sweep the README shows: estimators of both families ×
 /// temperatures × latent shapes, small enough to run in seconds on the embedded subset.
 final class SweepExampleTests: XCTestCase {
-    static let root = TrainerTests.root
-    static let path = root.appendingPathComponent("configs/sweep_example.json").path
-
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-example-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
+    static let path = TestPaths.path("configs/sweep_example.json")
 
     func testSweepExampleMixesBothFamiliesTemperaturesAndShapes() throws {
         let plan = try Sweep.plan(configPath: Self.path)
@@ -35,7 +29,7 @@ final class SweepExampleTests: XCTestCase {
     /// Two runs of it (one per family) train end to end; the summary lists every run.
     func testSweepExampleRuns() throws {
         let out = temporaryDirectory()
-        let plan = try Sweep.plan(configPath: Self.path, overrides: ["data.directory=\(Self.root.path)/data/embedded"],
+        let plan = try Sweep.plan(configPath: Self.path, overrides: ["data.directory=\(TestPaths.embeddedData)"],
                                   outputDirectory: out)
         let st = try XCTUnwrap(plan.runs.firstIndex { $0.config.estimator.estimator == "st" })
         let reinforce = try XCTUnwrap(plan.runs.firstIndex { $0.config.estimator.estimator == "reinforce" })

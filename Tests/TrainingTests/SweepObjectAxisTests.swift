@@ -1,15 +1,10 @@
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// A list-of-objects axis (issue 11): readable folder names, one summary.csv column per key, none twice.
 final class SweepObjectAxisTests: XCTestCase {
-    func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "dg-object-axis-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     func testListOfObjectsAxisHasReadableFoldersAndNoDuplicateSummaryColumn() throws {
         let out = temporaryDirectory()
         let text = #"""

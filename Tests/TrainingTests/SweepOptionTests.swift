@@ -1,5 +1,6 @@
 import Estimators
 import Foundation
+import TestSupport
 import Training
 import VAE
 import XCTest
@@ -62,7 +63,7 @@ final class SweepOptionTests: XCTestCase {
 
     /// The README's `--set estimator.name=reinforce` on quickstart (which sets st's temperature).
     func testSettingAnotherEstimatorDropsTheConfigsOptionsWithANote() throws {
-        let quickstart = TrainerTests.root.appendingPathComponent("configs/quickstart.json").path
+        let quickstart = TestPaths.path("configs/quickstart.json")
         let p = try Sweep.plan(configPath: quickstart, overrides: ["estimator.name=reinforce", "training.epochs=1"])
         XCTAssertEqual(p.runs.count, 1)
         XCTAssertEqual(p.runs[0].config.estimator.estimator, "reinforce")
@@ -94,14 +95,8 @@ final class SweepOptionTests: XCTestCase {
 
     /// The run's own config.json, written by the trainer, holds only the options the run got.
     func testRunConfigJSONHoldsOnlyTheOptionsTheRunGot() throws {
-        let out = NSTemporaryDirectory() + "dg-options-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: out) }
-        let text = """
-        {"data": {"directory": "\(TrainerTests.root.path)/data/embedded", "train_limit": 100, "test_limit": 50},
-         "model": {"encoder_hidden": [16], "decoder_hidden": [16]}, "latent": {"shape": "4x4"},
-         "estimator": {"name": ["st", "reinforce"], "temperature": 1.5},
-         "training": {"epochs": 1, "batch_size": 50}, "output": {"progress": "never"}}
-        """
+        let out = temporaryDirectory()
+        let text = TestRuns.tinyConfigText(estimator: #"{"name": ["st", "reinforce"], "temperature": 1.5}"#)
         let p = try plan(text, out: out)
         try SweepRunner.runSequentially(p, resume: false, log: { _ in })
         let st = try JSON.parse(Data(contentsOf: URL(fileURLWithPath: out + "/estimator-st/config.json")))

@@ -1,12 +1,11 @@
 import Estimators
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
 /// Conditional overrides: settings that differ per cell of a sweep, in one config (issue 11).
 final class SweepOverrideTests: XCTestCase {
-    static let root = TrainerTests.root
-
     func plan(_ text: String, overrides: [String] = []) throws -> SweepPlan {
         try Sweep.plan(json: JSON.parse(Data(text.utf8)), overrides: overrides, defaultName: "t", outputDirectory: "/tmp/x")
     }
@@ -116,8 +115,8 @@ final class SweepOverrideTests: XCTestCase {
     /// The one-file ReinMax table expands to exactly the runs of configs/reinmax_table/<estimator>_<shape>.json,
     /// with the same resolved settings (everything but the name, which names the folder).
     func testReinMaxTableOneFileEqualsThePerCellFiles() throws {
-        let one = try Sweep.plan(configPath: Self.root.appendingPathComponent("configs/reinmax_table.json").path)
-        let folder = Self.root.appendingPathComponent("configs/reinmax_table").path
+        let one = try Sweep.plan(configPath: TestPaths.path("configs/reinmax_table.json"))
+        let folder = TestPaths.path("configs/reinmax_table")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertEqual(files.count, 54)
 

@@ -1,3 +1,6 @@
+// Latent-space math and the optimizers against brute force and hand computation. The closed forms are
+// checked to 1e-10 to 1e-12 in Float64: they sum a handful of O(1) terms, rounding at ~1e-15, while a
+// wrong term or factor is off by O(0.1) or more.
 import Autodiff
 import CKernels
 import Foundation
@@ -85,6 +88,8 @@ final class ModelTests: XCTestCase {
         // Multi-sample objective: 3 stacked code batches against one input batch.
         let nll = linear.reconstructionNLL(code: Variable(Tensor<Float>(zeros: [15, 20])), x: x.value)
         XCTAssertEqual(nll.shape, [15])
+        // The same zero code against the same x: equal but for Float rounding in the row's position (the
+        // NLL is ~550 nats, so 1e-4 is ~2 ulps); pairing with another example is off by tens of nats.
         XCTAssertEqual(nll.value[flat: 0], nll.value[flat: 5], accuracy: 1e-4, "row r·B+b pairs with example b")
     }
 
@@ -190,6 +195,7 @@ final class ModelTests: XCTestCase {
         var grads = [Tensor<Double>(shape: [2], scalars: [3, 4])]
         let norm = clipGradientNorm(&grads, maxNorm: 1)
         XCTAssertEqual(norm, 5)
+        // 3/5 and 4/5 in Double: exact to ~1e-16; a wrong norm (e.g. squared) is off by > 0.1.
         XCTAssertEqual(grads[0].scalars[0], 0.6, accuracy: 1e-6)
         XCTAssertEqual(grads[0].scalars[1], 0.8, accuracy: 1e-6)
     }
