@@ -94,8 +94,8 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(csv.header, EpochMetrics.columns(learningRate: true, temperature: true))
         XCTAssertEqual(Array(csv.header.suffix(5)), ["learning_rate", "temperature", "examples_per_sec", "epoch_seconds", "elapsed_seconds"])
         let lr = csv.header.firstIndex(of: "learning_rate")!, tau = csv.header.firstIndex(of: "temperature")!
-        // Both columns are written with 9 significant digits (%.9g: relative rounding ≤ 5e-10, so ≤ 1e-12
-        // on rates ≤ 2e-3 and ≤ 1e-9 on temperatures ≤ 1.5); the rate is the optimizer's Float, hence the
+        // The CSV writes the rate with 12 decimal places and the temperature with 9 (rounding ≤ 5e-13 and
+        // ≤ 5e-10, well inside 1e-9 and 1e-8); the rate is the optimizer's Float, hence the
         // Float(expected). A wrong step count moves the rate by ≥ 1e-5 and the temperature by ~1e-2 at a hold boundary (4 steps).
         for (e, row) in csv.rows.enumerated() {
             let lastUpdate = (e + 1) * 8 - 1  // 400 examples / 50 per batch = 8 steps per epoch
