@@ -92,6 +92,10 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
 ///   - createGraph: record the backward pass so the returned gradients can be differentiated again
 ///     (needed for double backprop). With `false` the results are constants and no graph is kept.
 /// - Returns: one gradient per input, zeros where `output` does not depend on it.
+@_specialize(exported: true, where S == Float)
+@_specialize(exported: true, where S == Double)
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func gradients<S>(of output: Variable<S>, wrt inputs: [Variable<S>], seed: Variable<S>? = nil,
                          createGraph: Bool = false) -> [Variable<S>] {
     let targets = Set(inputs.map(ObjectIdentifier.init))
