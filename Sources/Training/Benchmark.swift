@@ -117,11 +117,11 @@ public enum Benchmark {
             var modelShape = RunConfig().modelShape
             for options in estimators {
                 let name = options.estimator
-                guard (try? EstimatorRegistry.descriptor(named: name))?.families.contains(latent.family) == true else { continue }
+                guard (try? EstimatorRegistry.entry(named: name))?.families.contains(latent.family) == true else { continue }
                 let label = ([name] + options.values.keys.sorted().map { "\($0)=\(options.values[$0]!)" }).joined(separator: ":")
                 var config = RunConfig()
                 config.latent.spec = latent
-                config.estimator = try options.sized(for: latent, inputSize: config.modelShape.inputSize)
+                config.estimator = options
                 config.training.batchSize = batch
                 config.training.threads = threads
                 config.output.checkpoint = false

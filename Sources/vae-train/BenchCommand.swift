@@ -45,7 +45,7 @@ struct BenchCommand: ParsableCommand {
             var settings: [EstimatorOptions] = []
             for name in names {
                 settings.append(EstimatorOptions(estimator: name))
-                if let samples, try EstimatorRegistry.descriptor(named: name).optionKeys.contains("samples") {
+                if let samples, try EstimatorRegistry.entry(named: name).optionKeys.contains("samples") {
                     for k in samples.split(separator: ",").compactMap({ Int($0) }) {
                         settings.append(EstimatorOptions(estimator: name, values: ["samples": .number(Double(k))]))
                     }
