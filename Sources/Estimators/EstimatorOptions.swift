@@ -1,6 +1,8 @@
 // Estimator hyperparameters as they arrive from a config's `estimator` section, with typed, validated
-// access. Every read records its key, so the registry can reject keys an estimator does not know.
+// access, and the model sizes some estimators need. Every read states its key, default and rule once;
+// the registry records the reads to list the options and to reject keys an estimator does not know.
 import Foundation
+import VAE
 
 public enum OptionValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case number(Double)
@@ -34,22 +36,72 @@ public enum OptionValue: Codable, Sendable, Equatable, CustomStringConvertible {
 
 /// One option as an estimator's `make` reads it: the key, its default and the rule a value must meet.
 /// `vae-train estimators` lists these; they are recorded from `make` itself (see
-/// `EstimatorRegistry.optionSpecs`), so the listing cannot drift from what an estimator builds.
+/// `EstimatorRegistry.all`), so the listing cannot drift from what an estimator builds. A model size
+/// that `make` reads (`ModelSizes`) is recorded the same way, as a key a config may restate.
 public struct OptionSpec: Equatable, Sendable {
     public let key: String
     public let defaultValue: OptionValue
     public let requirement: String
+    /// The model size this key stands for, when it is one (`input_size`, `code_width`); nil for options.
+    public let modelSize: ModelSize?
 }
 
-/// Collects the `OptionSpec`s of the option reads made while it is installed (only while listing
-/// options; ordinary construction reads a nil task-local and records nothing).
+/// Collects the `OptionSpec`s of the option (and model-size) reads made while it is installed (only
+/// while the registry collects its table; ordinary construction reads a nil task-local and records nothing).
 final class OptionSpecRecorder: @unchecked Sendable {
     private(set) var specs: [OptionSpec] = []
-    func record(_ key: String, _ value: OptionValue, _ requirement: String) {
+    func record(_ key: String, _ value: OptionValue, _ requirement: String, modelSize: ModelSize? = nil) {
         guard !specs.contains(where: { $0.key == key }) else { return }
-        specs.append(OptionSpec(key: key, defaultValue: value, requirement: requirement))
+        specs.append(OptionSpec(key: key, defaultValue: value, requirement: requirement, modelSize: modelSize))
     }
     @TaskLocal static var current: OptionSpecRecorder?
+}
+
+// MARK: - Model sizes
+
+/// A size the model determines and some estimators' own networks need, under the key a config may
+/// restate it with.
+public enum ModelSize: String, CaseIterable, Sendable {
+    /// D, the width of the model's input x (NVIL's baseline reads x).
+    case inputSize = "input_size"
+    /// The width of a flattened code: N, or L·C (RELAX's r_ρ reads the relaxed code).
+    case codeWidth = "code_width"
+
+    /// How a config error names it.
+    public var meaning: String { self == .inputSize ? "input size" : "code width (N, or L·C)" }
+    /// The rule `vae-train estimators` lists for it.
+    public static let requirement = "filled in from the model's sizes"
+}
+
+/// The model's sizes, passed to `make` as an argument: a config need not state them. Reading one is
+/// recorded like an option read, so the registry knows which estimators take which size (and lists
+/// it) without a second statement.
+public struct ModelSizes: Sendable, Equatable {
+    private let input: Int, code: Int
+
+    public init(inputSize: Int, codeWidth: Int) {
+        (input, code) = (inputSize, codeWidth)
+    }
+
+    /// The sizes of a VAE of this shape.
+    public init(_ shape: ModelShape) {
+        self.init(inputSize: shape.inputSize, codeWidth: shape.latent.codeWidth)
+    }
+
+    /// The binary-MNIST benchmark's sizes (784 pixels, 200 Bernoulli units): what `make` uses when a caller
+    /// has no model (unit tests, toy problems), and what `vae-train estimators` lists as the sizes' defaults.
+    public static let `default` = ModelSizes(inputSize: 784, codeWidth: 200)
+
+    public subscript(size: ModelSize) -> Int {
+        let value = size == .inputSize ? input : code
+        OptionSpecRecorder.current?.record(size.rawValue, .number(Double(value)), ModelSize.requirement, modelSize: size)
+        return value
+    }
+
+    /// D, the width of the model's input x.
+    public var inputSize: Int { self[.inputSize] }
+    /// N, or L·C.
+    public var codeWidth: Int { self[.codeWidth] }
 }
 
 public struct EstimatorOptions: Sendable, Equatable {
@@ -95,6 +147,16 @@ public struct EstimatorOptions: Sendable, Equatable {
     /// States an option that `make` reads by hand (not through the accessors above), for the listing.
     public func declare(_ key: String, default fallback: OptionValue, requirement: String) {
         OptionSpecRecorder.current?.record(key, fallback, requirement)
+    }
+
+    /// The learning-rate multiplier of an estimator's own parameters (NVIL, REBAR, RELAX): > 0.
+    public func learningRateScale(default fallback: Double = 10) throws -> Double {
+        try number("learning_rate_scale", default: fallback, requirement: "must be > 0") { $0 > 0 }
+    }
+
+    /// The seed of an estimator's own network initialisation.
+    public func seed() throws -> UInt64 {
+        UInt64(try integer("seed", default: 0, minimum: 0))
     }
 
     /// A temperature: must be > 0 (τ = 0 gives all-NaN relaxations, PyTorch issue #184031).

@@ -1,29 +1,30 @@
-// Gapped Straight-Through (GST), Fan, Zhang, Mao, Qin, Chen & Sun, ICML 2022, arXiv 2206.07235
-// (`gst_mover` in chijames/GST and LiyuanLucasLiu/ReinMax).
-//
-// Estimates ∇θ E_q[f(D)]. BIASED, noise-free surrogate (one f evaluation, no Gumbel noise): a
-// deterministic stand-in for "perturbed logits conditioned on D". With θ̄ = sg(θ), i the sampled
-// class and m = argmax θ̄:
-//   θ'_i = θ_i + (θ̄_m − θ̄_i)                      (raise the sampled logit to the maximum)
-//   θ'_j = θ_j − max(0, θ̄_j − θ̄_m + gap),  j ≠ i   (push the others at least `gap` below it)
-//   forward D, backward through softmax(θ'/τ)        (∇θ ≈ J(softmax(θ'/τ))·g/τ)
-// The offsets are constants (the `detach=True` variant); the reference code's final centring of θ'
-// does not change the softmax and is omitted.
-// `gap`: a number > 0 (GST-1.0 is the default 1.0) or "adaptive" (GST-p): gap = −log(1 − π_i)/π_i with
-// π_i the sampled class's probability, clamped as in the reference code (π_i·(1 − 1e-5), so gap ≤ 11.6)
-// and evaluated as −log1p(−π_i)/π_i (→ 1 as π_i → 0). Categorical only.
-// Options: `gap` (default 1.0), `temperature` τ > 0 (default 1.0).
 import Autodiff
 import Foundation
 import VAE
 
-public enum GappedStraightThroughDescriptor: EstimatorDescriptor {
-    public static let name = "gst"
-    public static let summary = "gapped straight-through: deterministic gapped logits given D (gap 1.0 or adaptive; biased)"
-    public static let optionKeys = ["gap", "temperature"]
-    public static let families: Set<LatentFamily> = [.categorical]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        let gap: GappedStraightThrough<S>.Gap
+/// Gapped Straight-Through (GST), Fan, Zhang, Mao, Qin, Chen & Sun, ICML 2022, arXiv 2206.07235
+/// (`gst_mover` in chijames/GST and LiyuanLucasLiu/ReinMax).
+///
+/// Estimates ∇θ E_q[f(D)]. BIASED, noise-free surrogate (one f evaluation, no Gumbel noise): a
+/// deterministic stand-in for "perturbed logits conditioned on D". With θ̄ = sg(θ), i the sampled
+/// class and m = argmax θ̄:
+///   θ'_i = θ_i + (θ̄_m − θ̄_i)                      (raise the sampled logit to the maximum)
+///   θ'_j = θ_j − max(0, θ̄_j − θ̄_m + gap),  j ≠ i   (push the others at least `gap` below it)
+///   forward D, backward through softmax(θ'/τ)        (∇θ ≈ J(softmax(θ'/τ))·g/τ)
+/// The offsets are constants (the `detach=True` variant); the reference code's final centring of θ'
+/// does not change the softmax and is omitted.
+/// `gap`: a number > 0 (GST-1.0 is the default 1.0) or "adaptive" (GST-p): gap = −log(1 − π_i)/π_i with
+/// π_i the sampled class's probability, clamped as in the reference code (π_i·(1 − 1e-5), so gap ≤ 11.6)
+/// and evaluated as −log1p(−π_i)/π_i (→ 1 as π_i → 0). Categorical only.
+///
+/// Options: `gap` (default 1.0), `temperature` τ > 0 (default 1.0).
+public final class GappedStraightThrough<S: TensorScalar>: StraightThroughEstimator {
+    public typealias Scalar = S  // (not inferred: `estimate` comes from the protocol)
+    public static var name: String { "gst" }
+    public static var summary: String { "gapped straight-through: deterministic gapped logits given D (gap 1.0 or adaptive; biased)" }
+    public static var families: Set<LatentFamily> { [.categorical] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> GappedStraightThrough {
+        let gap: Gap
         options.declare("gap", default: .number(1), requirement: "must be a number > 0 or \"adaptive\"")
         switch options.values["gap"] {
         case nil: gap = .fixed(1)
@@ -33,14 +34,11 @@ public enum GappedStraightThroughDescriptor: EstimatorDescriptor {
             throw EstimatorError.invalidOption(estimator: name, key: "gap", value: other.description,
                                                requirement: "must be a number > 0 or \"adaptive\"")
         }
-        return GappedStraightThrough<S>(gap: gap, temperature: S(try options.temperature(default: 1)))
+        return GappedStraightThrough(gap: gap, temperature: S(try options.temperature(default: 1)))
     }
-}
 
-public final class GappedStraightThrough<S: TensorScalar>: GradientEstimator {
     public enum Gap: Equatable { case fixed(Double), adaptive }
 
-    public let name = GappedStraightThroughDescriptor.name
     public let gap: Gap
     public let temperature: S
 
@@ -50,20 +48,19 @@ public final class GappedStraightThrough<S: TensorScalar>: GradientEstimator {
         self.temperature = temperature
     }
 
-    public func supports(_ family: LatentFamily) -> Bool { family == .categorical }
-
-    public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
-        precondition(context.latent.family == .categorical, "gst is defined for categorical latents only")
-        let code = context.latent.sample(logits: context.logits.value, rng: &rng)
-        let z = hardRelaxed(logits: context.logits, code: code)
-        let f = context.objective(z)
-        return Estimate(surrogate: f.sum(), objectiveValue: f.value)
+    public func surrogate(code: Tensor<S>, logits: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
+        gappedSoftmax(logits: logits, code: code)
     }
 
+    /// D forward, softmax(θ'/τ) backward, for a given code (tests replay it).
     public func hardRelaxed(logits: Variable<S>, code: Tensor<S>) -> Variable<S> {
+        Variable.straightThrough(value: code, surrogate: gappedSoftmax(logits: logits, code: code))
+    }
+
+    /// softmax(θ'/τ): the logits moved by the constant gapped offsets given D.
+    func gappedSoftmax(logits: Variable<S>, code: Tensor<S>) -> Variable<S> {
         let moved = logits + Variable(offsets(logits: logits.value, code: code))
-        let surrogate = (temperature == 1 ? moved : moved / temperature).softmax()
-        return Variable.straightThrough(value: code, surrogate: surrogate)
+        return (temperature == 1 ? moved : moved / temperature).softmax()
     }
 
     /// The constant logit offsets, row by row over the last axis ([..., C]).

@@ -1,13 +1,3 @@
-// The contract between the trainer and every gradient estimator.
-//
-// An estimator receives the encoder's logits and the objective f (the per-example loss as a
-// differentiable function of the latent code) and returns a *surrogate*: a scalar whose ordinary
-// gradient, w.r.t. the logits and the decoder's parameters, is the estimate. This one shape fits
-//  - straight-through estimators (f at a hard code whose backward is a relaxed Jacobian),
-//  - score-function estimators (f values times ∇log q, with baselines),
-//  - REBAR/RELAX (an explicitly computed logit gradient ĝ, injected as sg(ĝ)·logits), whose own
-//    parameters are trained through `auxiliaryLoss` by double backprop,
-// so the trainer never changes when an estimator is added.
 import Autodiff
 import VAE
 
@@ -55,28 +45,130 @@ public struct Estimate<S: TensorScalar> {
     }
 }
 
+/// The contract between the trainer and every gradient estimator.
+///
+/// An estimator receives the encoder's logits and the objective f (the per-example loss as a
+/// differentiable function of the latent code) and returns a *surrogate*: a scalar whose ordinary
+/// gradient, w.r.t. the logits and the decoder's parameters, is the estimate. This one shape fits
+///  - straight-through estimators (f at a hard code whose backward is a relaxed Jacobian; `StraightThroughEstimator`),
+///  - score-function estimators (f values times ∇log q, with baselines),
+///  - REBAR/RELAX (an explicitly computed logit gradient ĝ, injected as sg(ĝ)·logits), whose own
+///    parameters are trained through `auxiliaryLoss` by double backprop,
+/// so the trainer never changes when an estimator is added.
+///
+/// An estimator type also states its registry facts, once, as static members: its config `name`, a
+/// `summary`, the latent `families` it is defined for, and `make`, which reads its options (each with its
+/// default and rule, through `EstimatorOptions`) and the model sizes it needs. `EstimatorRegistry` lists
+/// the types; `name` and `supports(_:)` on an instance come from these facts.
 public protocol GradientEstimator<Scalar>: AnyObject {
     associatedtype Scalar: TensorScalar
-    /// The config name (`reinmax-cv`), as in the registry.
-    var name: String { get }
+
+    // MARK: Registry facts
+
+    /// The config name, kebab-case (`reinmax-cv`).
+    static var name: String { get }
+    /// One line for `vae-train estimators` and the README.
+    static var summary: String { get }
+    /// The latent families the estimator is defined for (the registry rejects the others).
+    static var families: Set<LatentFamily> { get }
+    /// Builds one from a config's options and the model's sizes. Each option is read once, with its
+    /// default and rule (`options.number(…)`, `.integer`, `.choice`, `.temperature`), in the order
+    /// `vae-train estimators` lists them; an invalid value throws `EstimatorError.invalidOption`.
+    static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> Self
+
+    // MARK: Estimation
+
     /// The estimator's own trainable parameters (empty for most).
     var parameters: [Variable<Scalar>] { get }
     /// Learning-rate multiplier for `parameters` relative to the model's (REBAR/NVIL use 10).
     var parameterLearningRateScale: Scalar { get }
-    /// Whether this estimator is defined for a latent family.
-    func supports(_ family: LatentFamily) -> Bool
     func estimate(_ context: EstimatorContext<Scalar>, rng: inout RandomStream) -> Estimate<Scalar>
     /// State that must survive a checkpoint (moving-average baselines and the like), as plain numbers.
     var persistentState: [Double] { get set }
+
+    // MARK: Diagnostics
+
+    /// Named numbers about the estimator's own state worth logging (REBAR's `eta` and `log_temperature`);
+    /// empty for most.
+    var diagnostics: [(name: String, value: Double)] { get }
+    /// The parts of a learned control variate at perturbed logits z (for plotting c(z), the RELAX toy's
+    /// figure); nil for estimators without one.
+    func controlVariateParts(perturbed z: Variable<Scalar>, logits: Variable<Scalar>, family: LatentFamily,
+                             objective: (Variable<Scalar>) -> Variable<Scalar>) -> ControlVariateParts<Scalar>?
 }
 
 extension GradientEstimator {
+    /// The config name (`reinmax-cv`), as in the registry.
+    public var name: String { Self.name }
+    /// Whether this estimator is defined for a latent family.
+    public func supports(_ family: LatentFamily) -> Bool { Self.families.contains(family) }
     public var parameters: [Variable<Scalar>] { [] }
     public var parameterLearningRateScale: Scalar { 10 }
-    public func supports(_ family: LatentFamily) -> Bool { true }
     public var persistentState: [Double] {
         get { [] }
         set {}
+    }
+    public var diagnostics: [(name: String, value: Double)] { [] }
+    public func controlVariateParts(perturbed z: Variable<Scalar>, logits: Variable<Scalar>, family: LatentFamily,
+                                    objective: (Variable<Scalar>) -> Variable<Scalar>) -> ControlVariateParts<Scalar>? { nil }
+
+    /// Stops on a latent family the estimator is not defined for (the registry rejects it at `make`;
+    /// this catches an estimator built directly).
+    func requireSupported(_ latent: LatentSpec) {
+        precondition(supports(latent.family), EstimatorError.unsupportedFamily(estimator: name, family: latent.family).description)
+    }
+}
+
+/// A learned control variate c(z) taken apart at perturbed logits z: the relaxed code σ_λ(z), f there,
+/// the learned residual, and c itself.
+public struct ControlVariateParts<S: TensorScalar> {
+    public let relaxed: Variable<S>
+    public let objective: Variable<S>
+    public let residual: Variable<S>
+    public let total: Variable<S>
+
+    public init(relaxed: Variable<S>, objective: Variable<S>, residual: Variable<S>, total: Variable<S>) {
+        self.relaxed = relaxed
+        self.objective = objective
+        self.residual = residual
+        self.total = total
+    }
+}
+
+// MARK: - The pathwise and straight-through families
+
+/// Estimators whose estimate is the ordinary gradient of f at one code z(θ) built in the graph: the
+/// surrogate is Σ_b f_b(z) and the reported objective f(z), so the decoder gets ∇f(z) and the logits what
+/// z's backward gives them. Members implement `code(_:rng:)` only: the straight-through family (a hard
+/// sample carrying a relaxed Jacobian, `StraightThroughEstimator`; ST-GS, whose hard code and relaxation
+/// share one Gumbel draw) and the relaxed Gumbel-softmax (the decoder sees the relaxed sample).
+public protocol PathwiseEstimator: GradientEstimator {
+    /// The code f is evaluated at, differentiable in `context.logits`; all noise from `rng`.
+    func code(_ context: EstimatorContext<Scalar>, rng: inout RandomStream) -> Variable<Scalar>
+}
+
+extension PathwiseEstimator {
+    public func estimate(_ context: EstimatorContext<Scalar>, rng: inout RandomStream) -> Estimate<Scalar> {
+        requireSupported(context.latent)
+        let f = context.objective(code(context, rng: &rng))
+        return Estimate(surrogate: f.sum(), objectiveValue: f.value)
+    }
+}
+
+/// Straight-through estimators: forward a hard sample D ~ q (`LatentSpec.sample`), backward the Jacobian
+/// of a relaxed surrogate s(θ), through `Variable.straightThrough(value: D, surrogate: s)`. f is evaluated
+/// once, at D; a member states only its surrogate (ST, GR-MC, GST and the ReinMax family).
+public protocol StraightThroughEstimator: PathwiseEstimator {
+    /// The relaxed stand-in for `code` whose Jacobian w.r.t. `logits` is the backward pass. It may draw
+    /// more noise (conditional Gumbels) from `rng`, after the sample.
+    func surrogate(code: Tensor<Scalar>, logits: Variable<Scalar>, latent: LatentSpec, rng: inout RandomStream) -> Variable<Scalar>
+}
+
+extension StraightThroughEstimator {
+    public func code(_ context: EstimatorContext<Scalar>, rng: inout RandomStream) -> Variable<Scalar> {
+        let code = context.latent.sample(logits: context.logits.value, rng: &rng)
+        return Variable.straightThrough(value: code,
+                                        surrogate: surrogate(code: code, logits: context.logits, latent: context.latent, rng: &rng))
     }
 }
 

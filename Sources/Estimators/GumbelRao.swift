@@ -1,29 +1,27 @@
-// Gumbel-Rao Monte Carlo (GR-MCK), Paulus, Maddison & Krause, ICLR 2021, arXiv 2010.04838.
-//
-// Estimates ∇θ E_q[f(D)]. BIASED (its mean is ST-GS's mean), with lower variance than ST-GS: it is
-// the Rao-Blackwellisation of ST-GS's surrogate Jacobian given the sample D,
-//   ∇θ ≈ (1/K) Σ_k J(y_k)·g(D)/τ,   y_k = softmax((θ + G_k)/τ),   G_k ~ p(G | argmax(θ + G) = D),
-// with the K noises drawn from a DETACHED copy of θ (no gradient through the conditional sampler),
-// as in the GST/ReinMax `rao_gumbel` code and nshepperd's analysis: with detached noise, K = 1 is
-// exactly ST-GS (tested) and K → ∞ gives E[ST-GS | D].
-// Cost: one f evaluation; the K conditional samples are one batched [K·B, L, C] tensor op (linear in
-// K, no K separate graph builds). Categorical only.
-// Options: `samples` K ≥ 1 (default 100, `rao_gumbel`'s repeats), `temperature` τ > 0 (default 1.0).
 import Autodiff
 import VAE
 
-public enum GumbelRaoDescriptor: EstimatorDescriptor {
-    public static let name = "gr-mc"
-    public static let summary = "Gumbel-Rao MC-K: ST-GS Jacobian averaged over K conditional Gumbels given D (biased)"
-    public static let optionKeys = ["samples", "temperature"]
-    public static let families: Set<LatentFamily> = [.categorical]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        GumbelRao<S>(samples: try options.integer("samples", default: 100), temperature: S(try options.temperature(default: 1)))
+/// Gumbel-Rao Monte Carlo (GR-MCK), Paulus, Maddison & Krause, ICLR 2021, arXiv 2010.04838.
+///
+/// Estimates ∇θ E_q[f(D)]. BIASED (its mean is ST-GS's mean), with lower variance than ST-GS: it is
+/// the Rao-Blackwellisation of ST-GS's surrogate Jacobian given the sample D,
+///   ∇θ ≈ (1/K) Σ_k J(y_k)·g(D)/τ,   y_k = softmax((θ + G_k)/τ),   G_k ~ p(G | argmax(θ + G) = D),
+/// with the K noises drawn from a DETACHED copy of θ (no gradient through the conditional sampler),
+/// as in the GST/ReinMax `rao_gumbel` code and nshepperd's analysis: with detached noise, K = 1 is
+/// exactly ST-GS (tested) and K → ∞ gives E[ST-GS | D].
+/// Cost: one f evaluation; the K conditional samples are one batched [K·B, L, C] tensor op (linear in
+/// K, no K separate graph builds). Categorical only.
+///
+/// Options: `samples` K ≥ 1 (default 100, `rao_gumbel`'s repeats), `temperature` τ > 0 (default 1.0).
+public final class GumbelRao<S: TensorScalar>: StraightThroughEstimator {
+    public typealias Scalar = S  // (not inferred: `estimate` comes from the protocol)
+    public static var name: String { "gr-mc" }
+    public static var summary: String { "Gumbel-Rao MC-K: ST-GS Jacobian averaged over K conditional Gumbels given D (biased)" }
+    public static var families: Set<LatentFamily> { [.categorical] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> GumbelRao {
+        GumbelRao(samples: try options.integer("samples", default: 100), temperature: S(try options.temperature(default: 1)))
     }
-}
 
-public final class GumbelRao<S: TensorScalar>: GradientEstimator {
-    public let name = GumbelRaoDescriptor.name
     public let samples: Int
     public let temperature: S
 
@@ -33,15 +31,10 @@ public final class GumbelRao<S: TensorScalar>: GradientEstimator {
         self.temperature = temperature
     }
 
-    public func supports(_ family: LatentFamily) -> Bool { family == .categorical }
-
-    public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
-        precondition(context.latent.family == .categorical, "gr-mc is defined for categorical latents only")
-        let code = context.latent.sample(logits: context.logits.value, rng: &rng)
-        let perturbed = GumbelRao.conditionalPerturbations(of: context.logits.value, code: code, samples: samples, rng: &rng)
-        let z = hardRelaxed(logits: context.logits, code: code, perturbed: perturbed)
-        let f = context.objective(z)
-        return Estimate(surrogate: f.sum(), objectiveValue: f.value)
+    /// (1/K) Σ_k softmax((θ + G_k)/τ) over K conditional draws given D.
+    public func surrogate(code: Tensor<S>, logits: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
+        let perturbed = GumbelRao.conditionalPerturbations(of: logits.value, code: code, samples: samples, rng: &rng)
+        return GumbelRao.average(inputs: logits, perturbed: perturbed, samples: samples, temperature: temperature)
     }
 
     /// D forward, (1/K)Σ_k softmax((θ + G_k)/τ) backward, for given perturbed logits θ̄ + G_k (tests replay them).

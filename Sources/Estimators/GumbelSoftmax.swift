@@ -1,29 +1,27 @@
-// Gumbel-Softmax / Concrete, relaxed: Jang, Gu & Poole 2017 (arXiv 1611.01144); Maddison, Mnih & Teh
-// 2017 (arXiv 1611.00712).
-//
-// Estimates ∇ E_q[f(z)] by reparameterising a *relaxed* sample that the decoder sees:
-//   categorical: y = softmax((θ + G)/τ), G ~ Gumbel(0, 1)      ∇θ = J(y)·g(y)/τ
-//   Bernoulli:   y = σ((a + log u − log(1 − u))/τ)  ("binary Concrete", the 2-class case in sigmoid form)
-// BIASED for the discrete objective: f is evaluated off the vertices (the bias vanishes as τ → 0 while
-// the variance grows). Requires an f that accepts simplex-valued (or [0,1]-valued) codes; the reported
-// objective value is f at the relaxed sample. The KL term stays the trainer's analytic categorical KL
-// (Jang's `kl_type` option (a)).
-// Options: `temperature` τ > 0 (default 1.0, Jang et al.'s τ₀).
 import Autodiff
 import VAE
 
-public enum GumbelSoftmaxDescriptor: EstimatorDescriptor {
-    public static let name = "gs"
-    public static let summary = "Gumbel-Softmax / binary Concrete: the decoder sees the relaxed sample (biased)"
-    public static let optionKeys = ["temperature"]
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        GumbelSoftmax<S>(temperature: S(try options.temperature(default: 1)))
+/// Gumbel-Softmax / Concrete, relaxed: Jang, Gu & Poole 2017 (arXiv 1611.01144); Maddison, Mnih & Teh
+/// 2017 (arXiv 1611.00712).
+///
+/// Estimates ∇ E_q[f(z)] by reparameterising a *relaxed* sample that the decoder sees:
+///   categorical: y = softmax((θ + G)/τ), G ~ Gumbel(0, 1)      ∇θ = J(y)·g(y)/τ
+///   Bernoulli:   y = σ((a + log u − log(1 − u))/τ)  ("binary Concrete", the 2-class case in sigmoid form)
+/// BIASED for the discrete objective: f is evaluated off the vertices (the bias vanishes as τ → 0 while
+/// the variance grows). Requires an f that accepts simplex-valued (or [0,1]-valued) codes; the reported
+/// objective value is f at the relaxed sample. The KL term stays the trainer's analytic categorical KL
+/// (Jang's `kl_type` option (a)).
+///
+/// Options: `temperature` τ > 0 (default 1.0, Jang et al.'s τ₀).
+public final class GumbelSoftmax<S: TensorScalar>: PathwiseEstimator {
+    public typealias Scalar = S  // (not inferred: `estimate` comes from the protocol)
+    public static var name: String { "gs" }
+    public static var summary: String { "Gumbel-Softmax / binary Concrete: the decoder sees the relaxed sample (biased)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> GumbelSoftmax {
+        GumbelSoftmax(temperature: S(try options.temperature(default: 1)))
     }
-}
 
-public final class GumbelSoftmax<S: TensorScalar>: GradientEstimator {
-    public let name = GumbelSoftmaxDescriptor.name
     public let temperature: S
 
     public init(temperature: S = 1) {
@@ -31,11 +29,10 @@ public final class GumbelSoftmax<S: TensorScalar>: GradientEstimator {
         self.temperature = temperature
     }
 
-    public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
+    /// The relaxed sample y itself.
+    public func code(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Variable<S> {
         let noise = GumbelSoftmax.noise(context.latent.family, shape: context.logits.shape, rng: &rng)
-        let y = GumbelSoftmax.relaxed(logits: context.logits, noise: noise, family: context.latent.family, temperature: temperature)
-        let f = context.objective(y)
-        return Estimate(surrogate: f.sum(), objectiveValue: f.value)
+        return GumbelSoftmax.relaxed(logits: context.logits, noise: noise, family: context.latent.family, temperature: temperature)
     }
 
     /// Gumbel noise (categorical) or logistic noise (Bernoulli), the perturbation of Gumbel-max.

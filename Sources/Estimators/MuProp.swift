@@ -1,30 +1,27 @@
-// MuProp (Gu, Levine, Sutskever & Mnih 2016, arXiv 1511.05176): REINFORCE with the first-order Taylor
-// expansion of f around the mean-field code as control variate.
-//
-// With μ = E_q[z] (σ(a) for Bernoulli units, softmax θ for categorical variables), evaluated once as a
-// constant expansion point μ̄, the control variate h(z) = f(μ̄) + f'(μ̄)ᵀ(z − μ̄) has the analytic mean
-// f(μ̄) + f'(μ̄)ᵀ(μ(θ) − μ̄), so
-//   ĝ = [f(z) − f(μ̄) − f'(μ̄)ᵀ(z − μ̄)]·∇θ log q(z) + (∂μ/∂θ)ᵀ f'(μ̄).
-// UNBIASED (h does not depend on the sample; its expectation is differentiated exactly). Costs one
-// extra forward and backward pass of f at μ̄; needs f to accept relaxed codes. The decoder gets ∇f(z)
-// only: f(μ̄) and f'(μ̄) are computed on a separate, detached graph. Both latent families.
-// Simplification, stated: no learned scalings of the two CV terms and no extra NVIL baseline (TF REBAR's
-// `muprop` adds both); this is the plain MuProp estimator.
 import Autodiff
 import VAE
 
-public enum MuPropDescriptor: EstimatorDescriptor {
-    public static let name = "muprop"
-    public static let summary = "REINFORCE with a first-order Taylor control variate at the mean-field code (unbiased)"
-    public static let optionKeys: [String] = []
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        MuProp<S>()
-    }
-}
-
+/// MuProp (Gu, Levine, Sutskever & Mnih 2016, arXiv 1511.05176): REINFORCE with the first-order Taylor
+/// expansion of f around the mean-field code as control variate.
+///
+/// With μ = E_q[z] (σ(a) for Bernoulli units, softmax θ for categorical variables), evaluated once as a
+/// constant expansion point μ̄, the control variate h(z) = f(μ̄) + f'(μ̄)ᵀ(z − μ̄) has the analytic mean
+/// f(μ̄) + f'(μ̄)ᵀ(μ(θ) − μ̄), so
+///   ĝ = [f(z) − f(μ̄) − f'(μ̄)ᵀ(z − μ̄)]·∇θ log q(z) + (∂μ/∂θ)ᵀ f'(μ̄).
+/// UNBIASED (h does not depend on the sample; its expectation is differentiated exactly). Costs one
+/// extra forward and backward pass of f at μ̄; needs f to accept relaxed codes. The decoder gets ∇f(z)
+/// only: f(μ̄) and f'(μ̄) are computed on a separate, detached graph. Both latent families.
+/// Simplification, stated: no learned scalings of the two CV terms and no extra NVIL baseline (TF REBAR's
+/// `muprop` adds both); this is the plain MuProp estimator.
+///
+/// No options.
 public final class MuProp<S: TensorScalar>: GradientEstimator {
-    public let name = MuPropDescriptor.name
+    public static var name: String { "muprop" }
+    public static var summary: String { "REINFORCE with a first-order Taylor control variate at the mean-field code (unbiased)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> MuProp {
+        MuProp()
+    }
 
     public init() {}
 

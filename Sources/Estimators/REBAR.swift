@@ -1,43 +1,5 @@
-// REBAR (Tucker, Mnih, Maddison, Lawson & Sohl-Dickstein 2017, arXiv 1703.07370), with the learned
-// control-variate machinery it shares with RELAX.
-//
-// Estimates ∇θ E_q[f(b)] (θ = the logits); UNBIASED for every η and λ:
-//   ĝ = [f(b) − c(z̃)]·∇θ log q(b) + ∇θ c(z) − ∇θ c(z̃),   c(z) = η·f(σ_λ(z)),
-// with z ~ p(z|θ) (logits + logistic / Gumbel noise), b = H(z) (threshold / argmax) and z̃ ~ p(z | b, θ)
-// from the conditional samplers (ConditionalLogistic, ConditionalGumbel), differentiable in θ.
-// Relaxations σ_λ:
-// - Bernoulli, `relaxation = "muprop"` (default, TF REBAR's improved one): σ(z/λ + a·λ/(λ+1));
-//   `"plain"`: σ(z/λ) (the RELAX toy's). The explicit a-dependence is part of c, so ∇θ above is the total
-//   derivative and the estimator stays unbiased.
-// - Categorical: softmax(z/λ) (the relaxation option does not apply).
-// Learned parameters: η (one scalar, unconstrained so that η = 0 is REINFORCE exactly; TF REBAR uses
-// 2σ(v)) and log λ. Both are tuned by minimising the single-sample variance proxy mean(ĝ²) (E[ĝ] does
-// not depend on them) by double backprop: ĝ's reparameterisation part ∇θ[c(z) − c(z̃)] is built with
-// `createGraph: true`, w.r.t. a private leaf copy of the logits, so `auxiliaryLoss` = mean(ĝ²) has
-// gradients w.r.t. η and log λ through mixed θ×(η, λ) second derivatives only, never a θ×θ Hessian.
-// No leakage into the model: the surrogate is f(b) + Σ sg(ĝ)·logits, so the encoder receives exactly ĝ
-// and the decoder exactly ∇f(b); the relaxed evaluations f(σ_λ(·)) never reach the model's backward.
-// Costs: three evaluations of f (b and two relaxed codes, the latter in one stacked call) plus a
-// double-backprop pass. Simplifications, stated: one η for all units, no NVIL baseline on top (TF
-// REBAR adds one), independent (not tied) noise for z̃ (RELAX Algorithm 1).
-// Options: `eta` (initial η, default 1), `temperature` (initial λ, default 0.5), `relaxation`,
-// `learning_rate_scale` (Adam lr multiplier for η, log λ; default 10).
 import Autodiff
 import VAE
-
-public enum REBARDescriptor: EstimatorDescriptor {
-    public static let name = "rebar"
-    public static let summary = "REINFORCE with the relaxed control variate η·f(σ_λ(z)), η and λ tuned for variance (unbiased)"
-    public static let optionKeys = ["eta", "temperature", "relaxation", "learning_rate_scale"]
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        REBAR<S>(eta: S(try options.number("eta", default: 1)),
-                 temperature: S(try options.temperature(default: 0.5)),
-                 relaxation: Relaxation(rawValue: try options.choice("relaxation", default: "muprop",
-                                                                     allowed: Relaxation.allCases.map(\.rawValue)))!,
-                 learningRateScale: S(try options.number("learning_rate_scale", default: 10, requirement: "must be > 0") { $0 > 0 }))
-    }
-}
 
 /// The relaxation σ_λ of Bernoulli units (categorical variables always use softmax(z/λ)).
 public enum Relaxation: String, CaseIterable, Sendable {
@@ -45,6 +7,11 @@ public enum Relaxation: String, CaseIterable, Sendable {
     case muprop
     /// σ(z/λ).
     case plain
+
+    /// The `relaxation` option (REBAR's and RELAX's).
+    static func option(_ options: EstimatorOptions) throws -> Relaxation {
+        Relaxation(rawValue: try options.choice("relaxation", default: "muprop", allowed: allCases.map(\.rawValue)))!
+    }
 
     /// σ_λ(z) for perturbed logits z with the (possibly repeated) logits a of the same shape.
     public func callAsFunction<S>(_ z: Variable<S>, logits: Variable<S>, logTemperature: Variable<S>,
@@ -58,8 +25,42 @@ public enum Relaxation: String, CaseIterable, Sendable {
     }
 }
 
+/// REBAR (Tucker, Mnih, Maddison, Lawson & Sohl-Dickstein 2017, arXiv 1703.07370), with the learned
+/// control-variate machinery it shares with RELAX.
+///
+/// Estimates ∇θ E_q[f(b)] (θ = the logits); UNBIASED for every η and λ:
+///   ĝ = [f(b) − c(z̃)]·∇θ log q(b) + ∇θ c(z) − ∇θ c(z̃),   c(z) = η·f(σ_λ(z)),
+/// with z ~ p(z|θ) (logits + logistic / Gumbel noise), b = H(z) (threshold / argmax) and z̃ ~ p(z | b, θ)
+/// from the conditional samplers (ConditionalLogistic, ConditionalGumbel), differentiable in θ.
+/// Relaxations σ_λ:
+/// - Bernoulli, `relaxation = "muprop"` (default, TF REBAR's improved one): σ(z/λ + a·λ/(λ+1));
+///   `"plain"`: σ(z/λ) (the RELAX toy's). The explicit a-dependence is part of c, so ∇θ above is the total
+///   derivative and the estimator stays unbiased.
+/// - Categorical: softmax(z/λ) (the relaxation option does not apply).
+/// Learned parameters: η (one scalar, unconstrained so that η = 0 is REINFORCE exactly; TF REBAR uses
+/// 2σ(v)) and log λ. Both are tuned by minimising the single-sample variance proxy mean(ĝ²) (E[ĝ] does
+/// not depend on them) by double backprop: ĝ's reparameterisation part ∇θ[c(z) − c(z̃)] is built with
+/// `createGraph: true`, w.r.t. a private leaf copy of the logits, so `auxiliaryLoss` = mean(ĝ²) has
+/// gradients w.r.t. η and log λ through mixed θ×(η, λ) second derivatives only, never a θ×θ Hessian.
+/// No leakage into the model: the surrogate is f(b) + Σ sg(ĝ)·logits, so the encoder receives exactly ĝ
+/// and the decoder exactly ∇f(b); the relaxed evaluations f(σ_λ(·)) never reach the model's backward.
+/// Costs: three evaluations of f (b and two relaxed codes, the latter in one stacked call) plus a
+/// double-backprop pass. Simplifications, stated: one η for all units, no NVIL baseline on top (TF
+/// REBAR adds one), independent (not tied) noise for z̃ (RELAX Algorithm 1).
+///
+/// Options: `eta` (initial η, default 1), `temperature` (initial λ, default 0.5), `relaxation`,
+/// `learning_rate_scale` (Adam lr multiplier for η, log λ; default 10).
 public final class REBAR<S: TensorScalar>: GradientEstimator {
-    public let name = REBARDescriptor.name
+    public static var name: String { "rebar" }
+    public static var summary: String { "REINFORCE with the relaxed control variate η·f(σ_λ(z)), η and λ tuned for variance (unbiased)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> REBAR {
+        REBAR(eta: S(try options.number("eta", default: 1)),
+              temperature: S(try options.temperature(default: 0.5)),
+              relaxation: try Relaxation.option(options),
+              learningRateScale: S(try options.learningRateScale()))
+    }
+
     /// η, shape [1].
     public let eta: Variable<S>
     /// log λ, shape [1].
@@ -77,6 +78,10 @@ public final class REBAR<S: TensorScalar>: GradientEstimator {
     }
 
     public var parameters: [Variable<S>] { [eta, logTemperature] }
+
+    public var diagnostics: [(name: String, value: Double)] {
+        [("eta", Double(eta.value.scalar)), ("log_temperature", Double(logTemperature.value.scalar))]
+    }
 
     public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
         LearnedControlVariate.estimate(context, rng: &rng, logTemperature: logTemperature, relaxation: relaxation) { [eta] _, f in

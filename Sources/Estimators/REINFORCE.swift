@@ -1,46 +1,43 @@
-// REINFORCE / score function (Williams 1992), with a baseline.
-//
-// Estimates ∇θ E_q[f(z)] = E[(f(z) − c)·∇θ log q(z)]; UNBIASED for any c that does not depend on the
-// current sample. Needs only values of f (one evaluation per example). High variance; the baseline
-// reduces it. Both latent families.
-// Options:
-// - `baseline`:
-//   - `none`: c = 0 (the plain estimator, as in the RELAX toy).
-//   - `moving-average` (default): c̄ ← β·c̄ + (1−β)·mean f, updated after use so it never depends on the
-//     current sample; storchastic's default β = 0.95.
-//   - `optimal-constant`: per logit coordinate i, the variance-minimising constant
-//     c*_i = E[f·s_i²] / E[s_i²] (s = ∇log q, E[s] = 0, so this is Cov[f·s_i, s_i] / Var[s_i]),
-//     estimated for example b from everything *except* example b's own sample:
-//         c_{b,i} = (Σ_{b'≠b} f_{b'} s_{b'i}² + N̄_i) / (Σ_{b'≠b} s_{b'i}² + D̄_i),
-//     where N̄, D̄ are β-moving averages of the per-example means of f·s² and s² over earlier steps
-//     (one pseudo-example of history, so batch size 1 works too). The examples of a batch are
-//     sampled independently, so c_{b,i} is independent of z_b and the estimate stays unbiased.
-//     The estimate is injected per coordinate as Σ sg((f_b − c_{b,i})·s_{b,i})·logits_{b,i}.
-// - `beta`: the decay of the moving averages, in [0, 1) (default 0.95).
-// Reference: Williams 1992 (no arXiv); baselines as in storchastic and Mnih & Gregor, arXiv 1402.0030.
 import Autodiff
 import VAE
 
-public enum REINFORCEDescriptor: EstimatorDescriptor {
-    public static let name = "reinforce"
-    public static let summary = "score function with a baseline (unbiased, high variance)"
-    public static let optionKeys = ["baseline", "beta"]
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        let baseline = try options.choice("baseline", default: "moving-average", allowed: REINFORCE<S>.Baseline.allCases.map(\.rawValue))
-        let beta = try options.number("beta", default: 0.95, requirement: "must be in [0, 1)") { $0 >= 0 && $0 < 1 }
-        return REINFORCE<S>(baseline: REINFORCE<S>.Baseline(rawValue: baseline)!, beta: beta)
-    }
-}
-
+/// REINFORCE / score function (Williams 1992), with a baseline.
+///
+/// Estimates ∇θ E_q[f(z)] = E[(f(z) − c)·∇θ log q(z)]; UNBIASED for any c that does not depend on the
+/// current sample. Needs only values of f (one evaluation per example). High variance; the baseline
+/// reduces it. Both latent families.
+///
+/// Options:
+/// - `baseline`:
+///   - `none`: c = 0 (the plain estimator, as in the RELAX toy).
+///   - `moving-average` (default): c̄ ← β·c̄ + (1−β)·mean f, updated after use so it never depends on the
+///     current sample; storchastic's default β = 0.95.
+///   - `optimal-constant`: per logit coordinate i, the variance-minimising constant
+///     c*_i = E[f·s_i²] / E[s_i²] (s = ∇log q, E[s] = 0, so this is Cov[f·s_i, s_i] / Var[s_i]),
+///     estimated for example b from everything *except* example b's own sample:
+///         c_{b,i} = (Σ_{b'≠b} f_{b'} s_{b'i}² + N̄_i) / (Σ_{b'≠b} s_{b'i}² + D̄_i),
+///     where N̄, D̄ are β-moving averages of the per-example means of f·s² and s² over earlier steps
+///     (one pseudo-example of history, so batch size 1 works too). The examples of a batch are
+///     sampled independently, so c_{b,i} is independent of z_b and the estimate stays unbiased.
+///     The estimate is injected per coordinate as Σ sg((f_b − c_{b,i})·s_{b,i})·logits_{b,i}.
+/// - `beta`: the decay of the moving averages, in [0, 1) (default 0.95).
+/// Reference: Williams 1992 (no arXiv); baselines as in storchastic and Mnih & Gregor, arXiv 1402.0030.
 public final class REINFORCE<S: TensorScalar>: GradientEstimator {
+    public static var name: String { "reinforce" }
+    public static var summary: String { "score function with a baseline (unbiased, high variance)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> REINFORCE {
+        let baseline = try options.choice("baseline", default: "moving-average", allowed: Baseline.allCases.map(\.rawValue))
+        let beta = try options.number("beta", default: 0.95, requirement: "must be in [0, 1)") { $0 >= 0 && $0 < 1 }
+        return REINFORCE(baseline: Baseline(rawValue: baseline)!, beta: beta)
+    }
+
     public enum Baseline: String, CaseIterable {
         case none
         case movingAverage = "moving-average"
         case optimalConstant = "optimal-constant"
     }
 
-    public let name = REINFORCEDescriptor.name
     public let baseline: Baseline
     public let beta: Double
     /// The running mean of f (per example), the moving-average baseline.

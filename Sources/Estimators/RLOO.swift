@@ -1,26 +1,24 @@
-// RLOO: REINFORCE with M samples per input and the leave-one-out baseline
-// (Kool, van Hoof & Welling 2019, "Buy 4 REINFORCE samples, get a baseline for free!", ICLR workshop;
-// Salimans & Knowles 2014, arXiv 1402.0480).
-//
-// Estimates ∇θ E_q[f(z)] by (1/M) Σ_m (f_m − (1/(M−1)) Σ_{j≠m} f_j)·∇θ log q(z_m); UNBIASED (the
-// baseline of sample m uses only the other, independent samples). M evaluations of f per example
-// (one call of the objective with M stacked copies). The decoder gets (1/M) Σ_m ∇f(z_m).
-// Both latent families. Options: `samples` M ≥ 2 (default 2; RLOO(2) costs what DisARM costs).
 import Autodiff
 import VAE
 
-public enum RLOODescriptor: EstimatorDescriptor {
-    public static let name = "rloo"
-    public static let summary = "M-sample REINFORCE with the leave-one-out baseline (unbiased)"
-    public static let optionKeys = ["samples"]
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        RLOO<S>(samples: try options.integer("samples", default: 2, minimum: 2))
-    }
-}
-
+/// RLOO: REINFORCE with M samples per input and the leave-one-out baseline
+/// (Kool, van Hoof & Welling 2019, "Buy 4 REINFORCE samples, get a baseline for free!", ICLR workshop;
+/// Salimans & Knowles 2014, arXiv 1402.0480).
+///
+/// Estimates ∇θ E_q[f(z)] by (1/M) Σ_m (f_m − (1/(M−1)) Σ_{j≠m} f_j)·∇θ log q(z_m); UNBIASED (the
+/// baseline of sample m uses only the other, independent samples). M evaluations of f per example
+/// (one call of the objective with M stacked copies). The decoder gets (1/M) Σ_m ∇f(z_m).
+/// Both latent families.
+///
+/// Options: `samples` M ≥ 2 (default 2; RLOO(2) costs what DisARM costs).
 public final class RLOO<S: TensorScalar>: GradientEstimator {
-    public let name = RLOODescriptor.name
+    public static var name: String { "rloo" }
+    public static var summary: String { "M-sample REINFORCE with the leave-one-out baseline (unbiased)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> RLOO {
+        RLOO(samples: try options.integer("samples", default: 2, minimum: 2))
+    }
+
     public let samples: Int
 
     public init(samples: Int = 2) {

@@ -1,41 +1,39 @@
-// ReinMax-CV, Wang & Bui, "Beyond ReinMax", arXiv 2603.08257 (method `reinmax_cv` in the authors'
-// development code). Categorical only. BIASED.
-//
-// The reference flags the authors' development code as inconsistent (it saves the soft sample as
-// "G" and drops the 1/τ₂ of the GS Jacobian) and reports that the paper's eq. 18 drops ReinMax's
-// factor 2. Implemented here, with every choice explicit:
-//   π_D  = ½(softmax(θ/τ) + D),  θ_D = log π_D          (τ = `temperature`, default 1: "fix this temp to 1.0")
-//   J_GR = (1/K) Σ_k J(softmax((θ_D + G_k)/τ₂))/τ₂,   G_k ~ p(G | argmax(θ_D + G) = D)   (conditional)
-//   J_GS = J(softmax((θ_D + G')/τ₂))/τ₂,               G' ~ Gumbel(0, 1), fresh          (unconditional)
-//   ∇θ   = 2·J(π_D)·g − ½·J(π)·g + η·(J_GR − J_GS)·g
-// All noise is detached; derivatives are taken w.r.t. the softmax input at θ_D (identity Jacobian
-// from θ, as in ReinMax-Rao). What the correction does: given D, E[J_GS | D] = Σ_{D'} π_D(D')·J̄(D')
-// with J̄(D') the conditional GS Jacobian given argmax = D', while J_GR → J̄(D) as K grows, so
-//   E[η(J_GR − J_GS) | D] = η·(1 − π_D(D))·(J̄(D) − avg_{D' ≠ D} J̄(D'))   (weights π_D(D')/(1 − π_D(D)))
-// It is NOT a zero-mean control variate (no single-sample correction with a known mean exists that
-// uses g at D only); it shifts ReinMax's estimate towards the Rao-Blackwellised GS Jacobian of the
-// sampled class, and vanishes as π_D(D) → 1. η = 0 is exactly ReinMax (tested).
-// Cost: K + 1 extra softmaxes per variable, batched as one [(K+1)·B, L, C] op; one f evaluation.
-// Options: `eta` η (default 1.5), `temperature2` τ₂ > 0 (default 0.7), `samples` K ≥ 1 (default 32),
-// `temperature` τ ≥ 1 for the midpoint (default 1.0).
 import Autodiff
 import VAE
 
-public enum ReinMaxCVDescriptor: EstimatorDescriptor {
-    public static let name = "reinmax-cv"
-    public static let summary = "ReinMax + η(J_GR − J_GS)g correction at log π_D (τ₂, K conditional Gumbels; biased)"
-    public static let optionKeys = ["eta", "temperature", "temperature2", "samples"]
-    public static let families: Set<LatentFamily> = [.categorical]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        ReinMaxCV<S>(eta: S(try options.number("eta", default: 1.5)),
-                     temperature: S(try ReinMax<S>.temperatureOption(options, default: 1)),
-                     temperature2: S(try options.temperature("temperature2", default: 0.7)),
-                     samples: try options.integer("samples", default: 32))
+/// ReinMax-CV, Wang & Bui, "Beyond ReinMax", arXiv 2603.08257 (method `reinmax_cv` in the authors'
+/// development code). Categorical only. BIASED.
+///
+/// The reference flags the authors' development code as inconsistent (it saves the soft sample as
+/// "G" and drops the 1/τ₂ of the GS Jacobian) and reports that the paper's eq. 18 drops ReinMax's
+/// factor 2. Implemented here, with every choice explicit:
+///   π_D  = ½(softmax(θ/τ) + D),  θ_D = log π_D          (τ = `temperature`, default 1: "fix this temp to 1.0")
+///   J_GR = (1/K) Σ_k J(softmax((θ_D + G_k)/τ₂))/τ₂,   G_k ~ p(G | argmax(θ_D + G) = D)   (conditional)
+///   J_GS = J(softmax((θ_D + G')/τ₂))/τ₂,               G' ~ Gumbel(0, 1), fresh          (unconditional)
+///   ∇θ   = 2·J(π_D)·g − ½·J(π)·g + η·(J_GR − J_GS)·g
+/// All noise is detached; derivatives are taken w.r.t. the softmax input at θ_D (identity Jacobian
+/// from θ, as in ReinMax-Rao). What the correction does: given D, E[J_GS | D] = Σ_{D'} π_D(D')·J̄(D')
+/// with J̄(D') the conditional GS Jacobian given argmax = D', while J_GR → J̄(D) as K grows, so
+///   E[η(J_GR − J_GS) | D] = η·(1 − π_D(D))·(J̄(D) − avg_{D' ≠ D} J̄(D'))   (weights π_D(D')/(1 − π_D(D)))
+/// It is NOT a zero-mean control variate (no single-sample correction with a known mean exists that
+/// uses g at D only); it shifts ReinMax's estimate towards the Rao-Blackwellised GS Jacobian of the
+/// sampled class, and vanishes as π_D(D) → 1. η = 0 is exactly ReinMax (tested).
+/// Cost: K + 1 extra softmaxes per variable, batched as one [(K+1)·B, L, C] op; one f evaluation.
+///
+/// Options: `eta` η (default 1.5), `temperature2` τ₂ > 0 (default 0.7), `samples` K ≥ 1 (default 32),
+/// `temperature` τ ≥ 1 for the midpoint (default 1.0).
+public final class ReinMaxCV<S: TensorScalar>: StraightThroughEstimator {
+    public typealias Scalar = S  // (not inferred: `estimate` comes from the protocol)
+    public static var name: String { "reinmax-cv" }
+    public static var summary: String { "ReinMax + η(J_GR − J_GS)g correction at log π_D (τ₂, K conditional Gumbels; biased)" }
+    public static var families: Set<LatentFamily> { [.categorical] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> ReinMaxCV {
+        ReinMaxCV(eta: S(try options.number("eta", default: 1.5)),
+                  temperature: S(try ReinMax<S>.temperatureOption(options, default: 1)),
+                  temperature2: S(try options.temperature("temperature2", default: 0.7)),
+                  samples: try options.integer("samples", default: 32))
     }
-}
 
-public final class ReinMaxCV<S: TensorScalar>: GradientEstimator {
-    public let name = ReinMaxCVDescriptor.name
     public let eta: S
     public let temperature: S
     public let temperature2: S
@@ -50,12 +48,8 @@ public final class ReinMaxCV<S: TensorScalar>: GradientEstimator {
         self.samples = samples
     }
 
-    public func supports(_ family: LatentFamily) -> Bool { family == .categorical }
-
-    public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
-        precondition(context.latent.family == .categorical, "reinmax-cv is defined for categorical latents only")
-        let theta = context.logits
-        let code = context.latent.sample(logits: theta.value, rng: &rng)
+    /// 2·π̃_D − ½·softmax θ + η·(J_GR − J_GS) as one fused mixture; the Gumbels drawn after the sample.
+    public func surrogate(code: Tensor<S>, logits theta: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
         let (x, logMid) = ReinMaxRao.midpointLogits(theta, code: code, temperature: temperature)
         var surrogate = 2 * ReinMax.pinnedSoftmax(logValue: logMid, logits: theta) - 0.5 * theta.softmax()
         if eta != 0 {
@@ -68,9 +62,7 @@ public final class ReinMaxCV<S: TensorScalar>: GradientEstimator {
             weights[samples] = -1
             surrogate = surrogate + eta * x.softmaxMixture(shifted: perturbed, weights: weights, temperature: temperature2)
         }
-        let z = Variable.straightThrough(value: code, surrogate: surrogate)
-        let f = context.objective(z)
-        return Estimate(surrogate: f.sum(), objectiveValue: f.value)
+        return surrogate
     }
 
     /// [a; b] along the first axis.

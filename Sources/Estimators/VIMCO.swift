@@ -1,34 +1,31 @@
-// VIMCO: the M-sample importance-weighted bound with leave-one-out local learning signals
-// (Mnih & Rezende 2016, arXiv 1602.06725).
-//
-// Estimates the gradient of a DIFFERENT objective from the other estimators: the M-sample bound
-//   L_M = E[L̂],  L̂ = log (1/M) Σ_m w_m,  log w_m = −f(z_m) + log p(z_m) − log q(z_m),
-// which includes the prior (so `includesKL` is true and the trainer adds no KL). UNBIASED for ∇L_M:
-//   encoder: Σ_m (L̂ − L̂_{−m})·∇log q(z_m) + Σ_m w̃_m ∇log w_m,
-//   decoder: the ordinary gradient of L̂ (= Σ_m w̃_m ∇(−f_m)),
-// where L̂_{−m} replaces log w_m by the mean of the other log w_j (the geometric-mean swap-out,
-// TFP's `log_soomean_exp`) and so does not depend on z_m. The surrogate (minimised) is
-//   −Σ_b [L̂_b + Σ_m sg(L̂_b − L̂_{b,−m})·log q(z_{b,m})],
-// and `objectiveValue` is −L̂ per example, so the trainer's reported loss is the M-sample bound.
-// Requirements: M ≥ 2; the prior is the fixed one (uniform / Bernoulli(½)): a learned Bernoulli prior
-// is not visible to estimators and would not be trained by this surrogate.
-// Options: `samples` M ≥ 2 (default 5).
 import Autodiff
 import Foundation
 import VAE
 
-public enum VIMCODescriptor: EstimatorDescriptor {
-    public static let name = "vimco"
-    public static let summary = "multi-sample bound with leave-one-out local learning signals (unbiased for the M-sample bound)"
-    public static let optionKeys = ["samples"]
-    public static let families: Set<LatentFamily> = [.categorical, .bernoulli]
-    public static func make<S: TensorScalar>(_ options: EstimatorOptions, scalar: S.Type) throws -> any GradientEstimator<S> {
-        VIMCO<S>(samples: try options.integer("samples", default: 5, minimum: 2))
-    }
-}
-
+/// VIMCO: the M-sample importance-weighted bound with leave-one-out local learning signals
+/// (Mnih & Rezende 2016, arXiv 1602.06725).
+///
+/// Estimates the gradient of a DIFFERENT objective from the other estimators: the M-sample bound
+///   L_M = E[L̂],  L̂ = log (1/M) Σ_m w_m,  log w_m = −f(z_m) + log p(z_m) − log q(z_m),
+/// which includes the prior (so `includesKL` is true and the trainer adds no KL). UNBIASED for ∇L_M:
+///   encoder: Σ_m (L̂ − L̂_{−m})·∇log q(z_m) + Σ_m w̃_m ∇log w_m,
+///   decoder: the ordinary gradient of L̂ (= Σ_m w̃_m ∇(−f_m)),
+/// where L̂_{−m} replaces log w_m by the mean of the other log w_j (the geometric-mean swap-out,
+/// TFP's `log_soomean_exp`) and so does not depend on z_m. The surrogate (minimised) is
+///   −Σ_b [L̂_b + Σ_m sg(L̂_b − L̂_{b,−m})·log q(z_{b,m})],
+/// and `objectiveValue` is −L̂ per example, so the trainer's reported loss is the M-sample bound.
+/// Requirements: M ≥ 2; the prior is the fixed one (uniform / Bernoulli(½)): a learned Bernoulli prior
+/// is not visible to estimators and would not be trained by this surrogate.
+///
+/// Options: `samples` M ≥ 2 (default 5).
 public final class VIMCO<S: TensorScalar>: GradientEstimator {
-    public let name = VIMCODescriptor.name
+    public static var name: String { "vimco" }
+    public static var summary: String { "multi-sample bound with leave-one-out local learning signals (unbiased for the M-sample bound)" }
+    public static var families: Set<LatentFamily> { [.categorical, .bernoulli] }
+    public static func make(_ options: EstimatorOptions, sizes: ModelSizes) throws -> VIMCO {
+        VIMCO(samples: try options.integer("samples", default: 5, minimum: 2))
+    }
+
     public let samples: Int
 
     public init(samples: Int = 5) {

@@ -155,8 +155,8 @@ public enum Analysis {
         // Resolve the estimator list before the (possibly slow) data loading, so typos fail fast.
         let names = options.estimators ?? EstimatorRegistry.all.filter { $0.families.contains(family) }.map { $0.name }
         for name in names {
-            let descriptor = try EstimatorRegistry.descriptor(named: name)
-            guard descriptor.families.contains(family) else { throw AnalysisError.unsupported(estimator: name, family: family) }
+            let entry = try EstimatorRegistry.entry(named: name)
+            guard entry.families.contains(family) else { throw AnalysisError.unsupported(estimator: name, family: family) }
         }
         guard !names.isEmpty else { throw AnalysisError.invalid("no estimators to analyse") }
 
@@ -205,17 +205,18 @@ public enum Analysis {
     }
 
     /// The run's own estimator instance (trained parameters and state) when the name matches, else a
-    /// fresh one with default options (plus the sizes some estimators must be told: code/input width).
+    /// fresh one with default options and the model's sizes. The options text lists the sizes it was built with.
     static func makeEstimator(_ name: String, trainer: Trainer) throws -> (any GradientEstimator<Float>, String, Bool) {
+        let sizes = ModelSizes(trainer.model.shape)
         func text(_ o: EstimatorOptions) -> String {
-            o.values.keys.sorted().map { "\($0)=\(o.values[$0]!.description.replacingOccurrences(of: "\"", with: ""))" }
+            let values = EstimatorRegistry.resolvedValues(o, sizes: sizes)
+            return values.keys.sorted().map { "\($0)=\(values[$0]!.description.replacingOccurrences(of: "\"", with: ""))" }
                 .joined(separator: ";")
         }
         if name == trainer.config.estimator.estimator { return (trainer.estimator, text(trainer.config.estimator), true) }
-        _ = try EstimatorRegistry.descriptor(named: name)
-        let options = try EstimatorOptions(estimator: name).sized(for: trainer.model.latent, inputSize: trainer.model.shape.inputSize)
+        let options = EstimatorOptions(estimator: name)
         let family = trainer.model.latent.family
-        return (try EstimatorRegistry.make(options, family: family, scalar: Float.self), text(options), false)
+        return (try EstimatorRegistry.make(options, sizes: sizes, family: family, scalar: Float.self), text(options), false)
     }
 
     /// A stream per estimator that does not depend on which other estimators are analysed.

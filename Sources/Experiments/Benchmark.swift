@@ -118,11 +118,11 @@ public enum Benchmark {
             var modelShape = RunConfig().modelShape
             for options in estimators {
                 let name = options.estimator
-                guard (try? EstimatorRegistry.descriptor(named: name))?.families.contains(latent.family) == true else { continue }
+                guard (try? EstimatorRegistry.entry(named: name))?.families.contains(latent.family) == true else { continue }
                 let label = ([name] + options.values.keys.sorted().map { "\($0)=\(options.values[$0]!)" }).joined(separator: ":")
                 var config = RunConfig()
                 config.latent.spec = latent
-                config.estimator = try options.sized(for: latent, inputSize: config.modelShape.inputSize)
+                config.estimator = options
                 config.training.batchSize = batch
                 config.training.threads = threads
                 config.output.checkpoint = false
@@ -193,7 +193,7 @@ extension Benchmark {
         var settings: [EstimatorOptions] = []
         for name in names {
             settings.append(EstimatorOptions(estimator: name))
-            if try EstimatorRegistry.descriptor(named: name).optionKeys.contains("samples") {
+            if try EstimatorRegistry.entry(named: name).optionKeys.contains("samples") {
                 for k in samples { settings.append(EstimatorOptions(estimator: name, values: ["samples": .number(Double(k))])) }
             }
         }

@@ -98,8 +98,8 @@ public enum Toy {
             points.append(ToyPoint(step: step, theta: theta, loss: exactLoss(theta: theta, target: settings.target),
                                    gradientVariance: variance, estimatorParameters: parameterSummary(estimator)))
             if firstBelow == nil, theta < 0.1 { firstBelow = step }
-            if let relax = estimator as? RELAX<Double>, snapshotSteps.contains(step) {
-                snapshots.append(controlVariate(relax, theta: theta, target: settings.target, step: step))
+            if snapshotSteps.contains(step), let snapshot = controlVariate(estimator, theta: theta, target: settings.target, step: step) {
+                snapshots.append(snapshot)
             }
         }
 
@@ -135,25 +135,25 @@ public enum Toy {
         return (sumSquares - sum * sum / n) / (n - 1)
     }
 
+    /// η and log λ where the estimator reports them (REBAR both, RELAX log λ), in the curve CSV's order.
     static func parameterSummary(_ estimator: any GradientEstimator<Double>) -> [Double] {
-        if let rebar = estimator as? REBAR<Double> { return [rebar.eta.value.scalar, rebar.logTemperature.value.scalar] }
-        if let relax = estimator as? RELAX<Double> { return [relax.logTemperature.value.scalar] }
-        return []
+        let reported = estimator.diagnostics
+        return ["eta", "log_temperature"].compactMap { name in reported.first { $0.name == name }?.value }
     }
 
-    /// c_φ(z) = f(σ_λ(z)) + r_ρ(2σ_λ(z) − 1) on a grid of z at the current parameters and θ.
-    public static func controlVariate(_ relax: RELAX<Double>, theta: Double, target: Double, step: Int,
-                                      grid: [Double] = stride(from: -8.0, through: 8.0, by: 0.1).map { $0 }) -> ToyControlVariateSnapshot {
+    /// c_φ(z) = f(σ_λ(z)) + r_ρ(2σ_λ(z) − 1) on a grid of z at the current parameters and θ; nil for an
+    /// estimator without a learned control variate (all but RELAX).
+    public static func controlVariate(_ estimator: any GradientEstimator<Double>, theta: Double, target: Double, step: Int,
+                                      grid: [Double] = stride(from: -8.0, through: 8.0, by: 0.1).map { $0 }) -> ToyControlVariateSnapshot? {
         withoutGradients {
             let n = grid.count
             let z = Variable(Tensor(shape: [n, 1], scalars: grid))
             let a = Variable(Tensor<Double>(repeating: Foundation.log(theta / (1 - theta)), shape: [n, 1]))
-            let relaxed = relax.relaxation(z, logits: a, logTemperature: relax.logTemperature, family: .bernoulli)
-            let f = objective(target: target)(relaxed)
-            let r = relax.residual(relaxed)
-            let c = relax.controlVariate(relaxed: relaxed, f: f)
+            guard let parts = estimator.controlVariateParts(perturbed: z, logits: a, family: .bernoulli,
+                                                            objective: objective(target: target)) else { return nil }
             let rows = (0..<n).map { i in
-                (z: grid[i], relaxed: relaxed.value[flat: i], f: f.value[flat: i], r: r.value[flat: i], c: c.value[flat: i])
+                (z: grid[i], relaxed: parts.relaxed.value[flat: i], f: parts.objective.value[flat: i],
+                 r: parts.residual.value[flat: i], c: parts.total.value[flat: i])
             }
             return ToyControlVariateSnapshot(step: step, theta: theta, rows: rows)
         }

@@ -113,6 +113,10 @@ public struct RunConfig: Equatable, Sendable {
                    decoderHidden: model.kind == .linear ? [] : model.decoderHidden,
                    activation: model.activation, latent: latent.spec, learnedPrior: model.learnedPrior)
     }
+
+    /// The model sizes estimators with networks of their own are built with (NVIL's input width, RELAX's
+    /// code width): the run determines them, a config need not state them.
+    public var modelSizes: ModelSizes { ModelSizes(modelShape) }
 }
 
 // MARK: - Decoding with validation
@@ -131,21 +135,6 @@ extension EstimatorOptions {
             }
         }
         self.init(estimator: name, values: values)
-    }
-
-    /// Estimators with networks of their own (NVIL's baseline on x, RELAX's r_ρ on the code) need the
-    /// model's sizes, which only the run knows: fills them in, and rejects a contradicting value.
-    public func sized(for latent: LatentSpec, inputSize: Int) throws -> EstimatorOptions {
-        guard let descriptor = try? EstimatorRegistry.descriptor(named: estimator) else { return self }
-        var options = self
-        for (key, size) in [("input_size", inputSize), ("code_width", latent.codeWidth)] where descriptor.optionKeys.contains(key) {
-            if let given = values[key], given != .number(Double(size)) {
-                throw ConfigError.invalidValue(path: "estimator.\(key)", value: given.description,
-                    requirement: "must equal the model's \(key == "input_size" ? "input size" : "code width (N, or L·C)") \(size); it is filled in automatically")
-            }
-            options.values[key] = .number(Double(size))
-        }
-        return options
     }
 }
 
@@ -301,7 +290,7 @@ extension RunConfig {
         latent.kl = try l.choice("kl", default: KLMode.analytic)
         try l.finish()
 
-        estimator = try RunConfig.estimatorOptions(top.raw("estimator"), latent: latent.spec, inputSize: 784)
+        estimator = try RunConfig.estimatorOptions(top.raw("estimator"), sizes: modelSizes, family: latent.spec.family)
 
         var t = try SectionReader(top.raw("training"), path: "training")
         training.epochs = try t.integer("epochs", default: 10, minimum: 1)
@@ -336,9 +325,10 @@ extension RunConfig {
         try top.finish()
     }
 
-    /// The estimator section: `name` plus that estimator's options, validated by the registry.
-    static func estimatorOptions(_ json: JSON?, latent: LatentSpec, inputSize: Int) throws -> EstimatorOptions {
-        let family = latent.family
+    /// The estimator section: `name` plus that estimator's options, validated by the registry. A model size
+    /// the section restates (`code_width`, as a run's config.json records it) must agree with the model's;
+    /// it is then dropped, since the sizes reach the estimator from the model (and `json` records them again).
+    static func estimatorOptions(_ json: JSON?, sizes: ModelSizes, family: LatentFamily) throws -> EstimatorOptions {
         guard case let .object(object)? = json else {
             if json == nil || json == .null { return EstimatorOptions(estimator: "st") }
             throw ConfigError.wrongType(path: "estimator", expected: "an object", found: json!.typeName)
@@ -347,21 +337,21 @@ extension RunConfig {
             throw ConfigError.invalidValue(path: "estimator.name", value: object["name"]?.description ?? "missing",
                                            requirement: "a string, one of: \(EstimatorRegistry.names.joined(separator: ", "))")
         }
-        let options = try EstimatorOptions(name: name, json: object, path: "estimator").sized(for: latent, inputSize: inputSize)
+        var options = try EstimatorOptions(name: name, json: object, path: "estimator")
         do {
-            _ = try EstimatorRegistry.make(options, family: family, scalar: Float.self)
+            _ = try EstimatorRegistry.make(options, sizes: sizes, family: family, scalar: Float.self)
         } catch let error as EstimatorError {
             throw ConfigError.estimator(error.description)
         }
+        for size in ModelSize.allCases { options.values[size.rawValue] = nil }
         return options
     }
 
     /// The estimator's starting temperature τ₀: its `temperature` option, or that option's default.
     public static func initialTemperature(of options: EstimatorOptions) -> Double? {
-        guard let descriptor = try? EstimatorRegistry.descriptor(named: options.estimator),
-              descriptor.optionKeys.contains("temperature") else { return nil }
-        let value = options.values["temperature"] ?? EstimatorRegistry.optionSpecs(of: descriptor).first { $0.key == "temperature" }?.defaultValue
-        if case let .number(t)? = value { return t }
+        guard let entry = try? EstimatorRegistry.entry(named: options.estimator),
+              let spec = entry.optionSpecs.first(where: { $0.key == "temperature" }) else { return nil }
+        if case let .number(t) = options.values["temperature"] ?? spec.defaultValue { return t }
         return nil
     }
 
@@ -419,7 +409,7 @@ extension RunConfig {
         func num(_ x: Double) -> JSON { .number(x) }
         func ints(_ xs: [Int]) -> JSON { .array(xs.map { .number(Double($0)) }) }
         var estimatorObject: [String: JSON] = ["name": .string(estimator.estimator)]
-        for (k, v) in estimator.values {
+        for (k, v) in EstimatorRegistry.resolvedValues(estimator, sizes: modelSizes) {
             switch v {
             case let .number(d): estimatorObject[k] = .number(d)
             case let .string(s): estimatorObject[k] = .string(s)

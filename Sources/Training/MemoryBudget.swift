@@ -41,9 +41,8 @@ public struct MemoryEstimate: Sendable, Equatable {
         let options = config.estimator.values
         func number(_ key: String) -> Double? {
             if case let .number(value)? = options[key] { return value }
-            guard let descriptor = try? EstimatorRegistry.descriptor(named: config.estimator.estimator),
-                  descriptor.optionKeys.contains(key),
-                  case let .number(value)? = EstimatorRegistry.optionSpecs(of: descriptor).first(where: { $0.key == key })?.defaultValue
+            guard let entry = try? EstimatorRegistry.entry(named: config.estimator.estimator),
+                  case let .number(value)? = entry.optionSpecs.first(where: { $0.key == key })?.defaultValue
             else { return nil }
             return value
         }

@@ -354,13 +354,13 @@ public enum Sweep {
         }
 
         static func takers(of key: String, among names: Set<String>) -> [String] {
-            names.filter { (try? EstimatorRegistry.descriptor(named: $0))?.optionKeys.contains(key) == true }.sorted()
+            names.filter { (try? EstimatorRegistry.entry(named: $0))?.optionKeys.contains(key) == true }.sorted()
         }
 
         mutating func apply(to json: inout JSON) throws {
             guard case var .object(options)? = json["estimator"], case let .string(name)? = options["name"],
-                  let descriptor = try? EstimatorRegistry.descriptor(named: name) else { return }  // decoding reports it
-            for key in options.keys.sorted() where key != "name" && options[key] != .null && !descriptor.optionKeys.contains(key) {
+                  let entry = try? EstimatorRegistry.entry(named: name) else { return }  // decoding reports it
+            for key in options.keys.sorted() where key != "name" && options[key] != .null && !entry.optionKeys.contains(key) {
                 if !Self.takers(of: key, among: sweepEstimators).isEmpty {
                     dropped[key, default: []].insert(name)
                 } else if !optionsSetOnCommandLine.contains(key), !Self.takers(of: key, among: configEstimators).isEmpty {

@@ -81,7 +81,7 @@ public final class Trainer {
         var initStream = RunStreams.modelInitStream(seed: config.training.seed)
         model = DiscreteVAE(shape: config.modelShape, rng: &initStream)
         do {
-            estimator = try EstimatorRegistry.make(config.estimator, family: config.latent.spec.family, scalar: Float.self)
+            estimator = try EstimatorRegistry.make(config.estimator, sizes: config.modelSizes, family: config.latent.spec.family, scalar: Float.self)
         } catch let error as EstimatorError { throw ConfigError.estimator(error.description) }
         optimizer = Optimizer(kind: config.training.optimizer, parameters: model.parameters,
                               learningRate: Float(config.training.learningRate))
@@ -240,7 +240,7 @@ public final class Trainer {
             guard temperature != scheduledTemperature else { return }
             var options = config.estimator
             options.values["temperature"] = .number(temperature)
-            var rebuilt = try EstimatorRegistry.make(options, family: config.latent.spec.family, scalar: Float.self)
+            var rebuilt = try EstimatorRegistry.make(options, sizes: config.modelSizes, family: config.latent.spec.family, scalar: Float.self)
             rebuilt.persistentState = estimator.persistentState
             estimator = rebuilt
             scheduledTemperature = temperature

@@ -43,7 +43,7 @@ struct AnalyzeCommand: ParsableCommand {
             var options = AnalysisOptions()
             if let estimators {
                 let names = estimators.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                for name in names { _ = try EstimatorRegistry.descriptor(named: name) }
+                for name in names { _ = try EstimatorRegistry.entry(named: name) }
                 options.estimators = names
             }
             options.draws = draws

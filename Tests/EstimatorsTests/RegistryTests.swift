@@ -8,14 +8,65 @@ final class RegistryTests: XCTestCase {
     func testNamesAreUniqueKebabCaseAndBuildable() throws {
         let names = EstimatorRegistry.names
         XCTAssertEqual(Set(names).count, names.count, "duplicate registry names")
-        for descriptor in EstimatorRegistry.all {
-            XCTAssertNotNil(descriptor.name.range(of: #"^[a-z0-9]+(-[a-z0-9]+)*$"#, options: .regularExpression), descriptor.name)
-            XCTAssertFalse(descriptor.summary.isEmpty)
-            for family in descriptor.families {
-                let estimator = try EstimatorRegistry.make(EstimatorOptions(estimator: descriptor.name), family: family, scalar: Double.self)
-                XCTAssertEqual(estimator.name, descriptor.name)
+        for entry in EstimatorRegistry.all {
+            XCTAssertNotNil(entry.name.range(of: #"^[a-z0-9]+(-[a-z0-9]+)*$"#, options: .regularExpression), entry.name)
+            XCTAssertFalse(entry.summary.isEmpty)
+            for family in entry.families {
+                let estimator = try EstimatorRegistry.make(EstimatorOptions(estimator: entry.name), family: family, scalar: Double.self)
+                XCTAssertEqual(estimator.name, entry.name)
                 XCTAssertTrue(estimator.supports(family))
             }
+        }
+    }
+
+    /// Each type's static facts agree with themselves and with what the registry lists: the same list at
+    /// either scalar, non-empty families, `supports` and the registry's family check both following
+    /// `families` for every family, and the options keyed once each (the listing's defaults and rules are
+    /// checked in EstimatorListingTests).
+    func testEveryEntrysStaticFactsAreConsistent() throws {
+        let floats = EstimatorRegistry.types(for: Float.self), doubles = EstimatorRegistry.types(for: Double.self)
+        XCTAssertEqual(floats.map { $0.name }, EstimatorRegistry.names)
+        XCTAssertEqual(doubles.map { $0.name }, EstimatorRegistry.names)
+        for (entry, type) in zip(EstimatorRegistry.all, doubles) {
+            XCTAssertEqual(type.summary, entry.summary)
+            XCTAssertEqual(type.families, entry.families)
+            XCTAssertFalse(entry.families.isEmpty, entry.name)
+            XCTAssertEqual(Set(entry.optionKeys).count, entry.optionKeys.count, entry.name)
+            let built = try type.make(EstimatorOptions(estimator: entry.name), sizes: .default)
+            XCTAssertEqual(built.name, entry.name)
+            for family in LatentFamily.allCases {
+                XCTAssertEqual(built.supports(family), entry.families.contains(family), "\(entry.name) \(family)")
+                let made = Result { try EstimatorRegistry.make(EstimatorOptions(estimator: entry.name), family: family, scalar: Double.self) }
+                if entry.families.contains(family) {
+                    XCTAssertNoThrow(try made.get(), "\(entry.name) \(family)")
+                } else {
+                    XCTAssertThrowsError(try made.get()) {
+                        XCTAssertEqual($0 as? EstimatorError, .unsupportedFamily(estimator: entry.name, family: family))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The model's sizes reach `make` as an argument; a config may restate one the estimator reads (a run's
+    /// config.json does), and a contradicting one is an error naming the key and the model's value.
+    func testModelSizesAreArgumentsAndRestatedOnesMustAgree() throws {
+        XCTAssertEqual(try EstimatorRegistry.entry(named: "nvil").modelSizes, [.inputSize])
+        XCTAssertEqual(try EstimatorRegistry.entry(named: "relax").modelSizes, [.codeWidth])
+        XCTAssertEqual(EstimatorRegistry.all.filter { !$0.modelSizes.isEmpty }.map(\.name), ["nvil", "relax"])
+        let sizes = ModelSizes(inputSize: 5, codeWidth: 12)
+        let relax = try XCTUnwrap(try EstimatorRegistry.make(EstimatorOptions(estimator: "relax"), sizes: sizes, scalar: Double.self) as? RELAX<Double>)
+        XCTAssertEqual(relax.codeWidth, 12)
+        let nvil = try XCTUnwrap(try EstimatorRegistry.make(EstimatorOptions(estimator: "nvil", values: ["input_size": .number(5)]),
+                                                            sizes: sizes, scalar: Double.self) as? NVIL<Double>)
+        XCTAssertEqual(nvil.inputSize, 5)
+        XCTAssertThrowsError(try EstimatorRegistry.make(EstimatorOptions(estimator: "relax", values: ["code_width": .number(200)]),
+                                                        sizes: sizes, scalar: Double.self)) {
+            XCTAssertTrue("\($0)".contains("estimator.code_width") && "\($0)".contains("12"), "\($0)")
+        }
+        XCTAssertThrowsError(try EstimatorRegistry.make(EstimatorOptions(estimator: "st", values: ["code_width": .number(12)]),
+                                                        sizes: sizes, scalar: Double.self)) {
+            XCTAssertTrue("\($0)".contains("no option 'code_width'"), "\($0)")
         }
     }
 

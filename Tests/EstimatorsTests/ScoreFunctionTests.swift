@@ -22,7 +22,7 @@ final class ScoreFunctionTests: XCTestCase {
             ("muprop", MuProp<Double>()),
         ]
         if family == .bernoulli {
-            list += [("arm", DisARM<Double>(variant: .arm)), ("disarm", DisARM<Double>(variant: .disarm))]
+            list += [("arm", ARM<Double>()), ("disarm", DisARM<Double>())]
         }
         return list
     }
@@ -71,7 +71,7 @@ final class ScoreFunctionTests: XCTestCase {
             let u = Tensor<Double>.uniform([8, 4], using: &rng)
             let f1 = Tensor<Double>.uniform([8], using: &rng), f2 = Tensor<Double>.uniform([8], using: &rng)
             let (b1, b2) = DisARM<Double>.pair(logits: logits, uniforms: u)
-            let g = DisARM<Double>.logitGradient(variant: .disarm, logits: logits, uniforms: u, f1: f1, f2: f2)
+            let g = DisARM<Double>.logitGradient(logits: logits, uniforms: u, f1: f1, f2: f2)
             for row in 0..<8 {
                 var all = true
                 for unit in 0..<4 where b1[flat: row * 4 + unit] == b2[flat: row * 4 + unit] {

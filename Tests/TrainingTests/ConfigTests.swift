@@ -1,3 +1,4 @@
+import Estimators
 import Foundation
 import TestSupport
 import Training
@@ -169,12 +170,21 @@ final class SweepTests: XCTestCase {
 }
 
 final class EstimatorSizingTests: XCTestCase {
-    /// Estimators with their own networks get the model's sizes from the run (no crash on a mismatch).
+    /// Estimators with their own networks get the model's sizes from the run (no crash on a mismatch), and
+    /// the resolved config records them (a run's config.json lists them, so `--resume` compares equal).
     func testNetworkSizesComeFromTheModel() throws {
         let relax = try RunConfig(json: JSON.parse(Data(#"{"latent": {"shape": "8x4"}, "estimator": {"name": "relax"}}"#.utf8)))
-        XCTAssertEqual(relax.estimator.values["code_width"], .number(32))
+        XCTAssertEqual(relax.modelSizes.codeWidth, 32)
+        XCTAssertEqual(relax.json.value(at: "estimator.code_width"), .number(32))
+        let built = try EstimatorRegistry.make(relax.estimator, sizes: relax.modelSizes, scalar: Float.self)
+        XCTAssertEqual((built as? RELAX<Float>)?.codeWidth, 32)
         let nvil = try RunConfig(json: JSON.parse(Data(#"{"estimator": {"name": "nvil"}}"#.utf8)))
-        XCTAssertEqual(nvil.estimator.values["input_size"], .number(784))
+        XCTAssertEqual(nvil.json.value(at: "estimator.input_size"), .number(784))
+        XCTAssertNil(nvil.json.value(at: "estimator.code_width"))
+        // A restated size that agrees is accepted, and the config round-trips through its own JSON.
+        let restated = try RunConfig(json: JSON.parse(Data(#"{"latent": {"shape": "8x4"}, "estimator": {"name": "relax", "code_width": 32}}"#.utf8)))
+        XCTAssertEqual(restated, relax)
+        XCTAssertEqual(try RunConfig(json: relax.json), relax)
         XCTAssertThrowsError(try RunConfig(json: JSON.parse(Data(#"{"latent": {"shape": "8x4"}, "estimator": {"name": "relax", "code_width": 200}}"#.utf8)))) {
             XCTAssertTrue("\($0)".contains("estimator.code_width") && "\($0)".contains("32"), "\($0)")
         }

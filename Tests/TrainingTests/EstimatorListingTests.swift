@@ -7,19 +7,24 @@ import XCTest
 /// `vae-train estimators` shows each option's default and rule, read from the estimators' own `make`.
 final class EstimatorListingTests: XCTestCase {
     func specs(_ name: String) throws -> [String: OptionSpec] {
-        let descriptor = try EstimatorRegistry.descriptor(named: name)
-        return Dictionary(uniqueKeysWithValues: EstimatorRegistry.optionSpecs(of: descriptor).map { ($0.key, $0) })
+        Dictionary(uniqueKeysWithValues: try EstimatorRegistry.entry(named: name).optionSpecs.map { ($0.key, $0) })
     }
 
-    /// Every option key has a spec (and only those), and each stated default is accepted by `make`.
+    /// Every option key has one spec with a rule, and each stated default is accepted by `make` (a model
+    /// size's default is `ModelSizes.default`'s, the sizes `make` uses when none are given).
     func testEveryOptionHasADefaultThatMakeAccepts() throws {
-        for descriptor in EstimatorRegistry.all {
-            let specs = EstimatorRegistry.optionSpecs(of: descriptor)
-            XCTAssertEqual(specs.map(\.key), descriptor.optionKeys, descriptor.name)
+        for entry in EstimatorRegistry.all {
+            let specs = entry.optionSpecs
+            XCTAssertEqual(Set(specs.map(\.key)).count, specs.count, "\(entry.name): a key recorded twice")
             for spec in specs {
-                XCTAssertFalse(spec.requirement.isEmpty, "\(descriptor.name).\(spec.key)")
-                let options = EstimatorOptions(estimator: descriptor.name, values: [spec.key: spec.defaultValue])
-                XCTAssertNoThrow(try descriptor.make(options, scalar: Float.self), "\(descriptor.name).\(spec.key)")
+                XCTAssertFalse(spec.requirement.isEmpty, "\(entry.name).\(spec.key)")
+                let options = EstimatorOptions(estimator: entry.name, values: [spec.key: spec.defaultValue])
+                XCTAssertNoThrow(try EstimatorRegistry.make(options, scalar: Float.self), "\(entry.name).\(spec.key)")
+                if let size = spec.modelSize {
+                    XCTAssertEqual(spec.key, size.rawValue)
+                    XCTAssertEqual(spec.defaultValue, .number(Double(ModelSizes.default[size])), "\(entry.name).\(spec.key)")
+                    XCTAssertEqual(spec.requirement, ModelSize.requirement)
+                }
             }
         }
     }
