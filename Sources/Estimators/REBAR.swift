@@ -14,6 +14,7 @@ public enum Relaxation: String, CaseIterable, Sendable {
     }
 
     /// σ_λ(z) for perturbed logits z with the (possibly repeated) logits a of the same shape.
+    @_specialize(where S == Float)
     public func callAsFunction<S>(_ z: Variable<S>, logits: Variable<S>, logTemperature: Variable<S>,
                                   family: LatentFamily) -> Variable<S> {
         let lambda = logTemperature.exp()
@@ -83,6 +84,7 @@ public final class REBAR<S: TensorScalar>: GradientEstimator {
         [("eta", Double(eta.value.scalar)), ("log_temperature", Double(logTemperature.value.scalar))]
     }
 
+    @_specialize(where S == Float)
     public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
         LearnedControlVariate.estimate(context, rng: &rng, logTemperature: logTemperature, relaxation: relaxation) { [eta] _, f in
             eta * f
@@ -105,6 +107,7 @@ public enum LearnedControlVariate {
 
     /// Draws z, b = H(z) and z̃ | b as differentiable functions of a fresh leaf copy of the logits. The
     /// first draw is exactly `LatentSpec.sample`'s (same stream use), so REBAR at η = 0 replays REINFORCE.
+    @_specialize(where S == Float)
     public static func draw<S>(logits: Tensor<S>, latent: LatentSpec, rng: inout RandomStream) -> Draw<S> {
         let leaf = Variable(logits, requiresGradient: true)
         switch latent.family {
@@ -123,6 +126,7 @@ public enum LearnedControlVariate {
 
     /// - Parameter controlVariate: c for the stacked relaxed codes [2B, ...] (copy 0: σ_λ(z), copy 1:
     ///   σ_λ(z̃)) given f at them [2B]; returns [2B].
+    @_specialize(where S == Float)
     public static func estimate<S>(_ context: EstimatorContext<S>, rng: inout RandomStream, logTemperature: Variable<S>,
                                    relaxation: Relaxation,
                                    controlVariate: (_ relaxed: Variable<S>, _ f: Variable<S>) -> Variable<S>) -> Estimate<S> {

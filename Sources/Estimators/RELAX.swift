@@ -59,6 +59,7 @@ public final class RELAX<S: TensorScalar>: GradientEstimator {
     public var diagnostics: [(name: String, value: Double)] { [("log_temperature", Double(logTemperature.value.scalar))] }
 
     /// r_ρ(2·relaxed − 1) per row, for relaxed codes [R, N] or [R, L, C].
+    @_specialize(where S == Float)
     public func residual(_ relaxed: Variable<S>) -> Variable<S> {
         let rows = relaxed.shape[0], width = relaxed.value.count / max(rows, 1)
         precondition(width == codeWidth,
@@ -67,6 +68,7 @@ public final class RELAX<S: TensorScalar>: GradientEstimator {
     }
 
     /// c_φ at relaxed codes given f there (what the estimator uses).
+    @_specialize(where S == Float)
     public func controlVariate(relaxed: Variable<S>, f: Variable<S>) -> Variable<S> { f + residual(relaxed) }
 
     /// σ_λ(z), f(σ_λ(z)), r_ρ and c_φ at perturbed logits z (to plot c_φ as a function of z).
@@ -78,6 +80,7 @@ public final class RELAX<S: TensorScalar>: GradientEstimator {
                                    total: controlVariate(relaxed: relaxed, f: f))
     }
 
+    @_specialize(where S == Float)
     public func estimate(_ context: EstimatorContext<S>, rng: inout RandomStream) -> Estimate<S> {
         LearnedControlVariate.estimate(context, rng: &rng, logTemperature: logTemperature, relaxation: relaxation) { relaxed, f in
             controlVariate(relaxed: relaxed, f: f)
