@@ -15,13 +15,16 @@ import VAE
 /// from θ, as in ReinMax-Rao). What the correction does: given D, E[J_GS | D] = Σ_{D'} π_D(D')·J̄(D')
 /// with J̄(D') the conditional GS Jacobian given argmax = D', while J_GR → J̄(D) as K grows, so
 ///   E[η(J_GR − J_GS) | D] = η·(1 − π_D(D))·(J̄(D) − avg_{D' ≠ D} J̄(D'))   (weights π_D(D')/(1 − π_D(D)))
-/// It is NOT a zero-mean control variate (no single-sample correction with a known mean exists that
-/// uses g at D only); it shifts ReinMax's estimate towards the Rao-Blackwellised GS Jacobian of the
-/// sampled class, and vanishes as π_D(D) → 1. η = 0 is exactly ReinMax (tested).
+/// With a fresh G' (`gs_noise` = "fresh", the default, the third-party reading of eq. 18) it is NOT a
+/// zero-mean control variate: it shifts ReinMax's estimate towards the Rao-Blackwellised GS Jacobian of the
+/// sampled class, and vanishes as π_D(D) → 1. With `gs_noise` = "conditional", G' is drawn like the G_k,
+/// given argmax(θ_D + G') = D, so E[J_GS | D] = E[J_GR | D] and the correction has mean zero: the estimator's
+/// expectation is ReinMax's (tested); what it adds is noise, unless J_GS is coupled to the sample.
+/// η = 0 is exactly ReinMax (tested).
 /// Cost: K + 1 extra softmaxes per variable, batched as one [(K+1)·B, L, C] op; one f evaluation.
 ///
 /// Options: `eta` η (default 1.5), `temperature2` τ₂ > 0 (default 0.7), `samples` K ≥ 1 (default 32),
-/// `temperature` τ ≥ 1 for the midpoint (default 1.0).
+/// `temperature` τ ≥ 1 for the midpoint (default 1.0), `gs_noise` "fresh" (default) or "conditional".
 public final class ReinMaxCV<S: TensorScalar>: StraightThroughEstimator {
     public typealias Scalar = S  // (not inferred: `estimate` comes from the protocol)
     public static var name: String { "reinmax-cv" }
@@ -31,21 +34,25 @@ public final class ReinMaxCV<S: TensorScalar>: StraightThroughEstimator {
         ReinMaxCV(eta: S(try options.number("eta", default: 1.5)),
                   temperature: S(try ReinMax<S>.temperatureOption(options, default: 1)),
                   temperature2: S(try options.temperature("temperature2", default: 0.7)),
-                  samples: try options.integer("samples", default: 32))
+                  samples: try options.integer("samples", default: 32),
+                  conditionalGSNoise: try options.choice("gs_noise", default: "fresh", allowed: ["fresh", "conditional"]) == "conditional")
     }
 
     public let eta: S
     public let temperature: S
     public let temperature2: S
     public let samples: Int
+    /// J_GS's Gumbel drawn given argmax(θ_D + G') = D (a zero-mean correction) instead of fresh.
+    public let conditionalGSNoise: Bool
 
-    public init(eta: S = 1.5, temperature: S = 1, temperature2: S = 0.7, samples: Int = 32) {
+    public init(eta: S = 1.5, temperature: S = 1, temperature2: S = 0.7, samples: Int = 32, conditionalGSNoise: Bool = false) {
         precondition(temperature >= 1 && temperature2 > 0 && samples >= 1,
                      "reinmax-cv needs temperature >= 1, temperature2 > 0, samples >= 1")
         self.eta = eta
         self.temperature = temperature
         self.temperature2 = temperature2
         self.samples = samples
+        self.conditionalGSNoise = conditionalGSNoise
     }
 
     /// 2·π̃_D − ½·softmax θ + η·(J_GR − J_GS) as one fused mixture; the Gumbels drawn after the sample.
@@ -53,10 +60,15 @@ public final class ReinMaxCV<S: TensorScalar>: StraightThroughEstimator {
         let (x, logMid) = ReinMaxRao.midpointLogits(theta, code: code, temperature: temperature)
         var surrogate = 2 * ReinMax.pinnedSoftmax(logValue: logMid, logits: theta) - 0.5 * theta.softmax()
         if eta != 0 {
-            // Rows 0..<K·B: K conditional draws given D; rows K·B..<(K+1)·B: one unconditional draw.
-            let conditional = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples, rng: &rng)
-            let free = logMid + Tensor.gumbel(logMid.shape, using: &rng)
-            let perturbed = concatenated(conditional, free)
+            // Rows 0..<K·B: K conditional draws given D; rows K·B..<(K+1)·B: J_GS's draw, unconditional
+            // (fresh) or one more conditional draw.
+            let perturbed: Tensor<S>
+            if conditionalGSNoise {
+                perturbed = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples + 1, rng: &rng)
+            } else {
+                let conditional = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples, rng: &rng)
+                perturbed = concatenated(conditional, logMid + Tensor.gumbel(logMid.shape, using: &rng))
+            }
             // Weights 1/K on the conditional rows and −1 on the free row: one fused softmax mixture over [(K+1)·B, ...].
             var weights = [S](repeating: 1 / S(samples), count: samples + 1)
             weights[samples] = -1

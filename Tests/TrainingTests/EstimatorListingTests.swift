@@ -81,7 +81,7 @@ final class EstimatorListingTests: XCTestCase {
         let cv = try XCTUnwrap(entries.first { $0["name"] == .string("reinmax-cv") })
         XCTAssertEqual(cv["families"], .array([.string("categorical")]))
         guard case let .array(options)? = cv["options"] else { return XCTFail() }
-        XCTAssertEqual(options.compactMap { if case let .string(key)? = $0["key"] { key } else { nil } }, ["eta", "temperature", "temperature2", "samples"])
+        XCTAssertEqual(options.compactMap { if case let .string(key)? = $0["key"] { key } else { nil } }, ["eta", "temperature", "temperature2", "samples", "gs_noise"])
         XCTAssertEqual(options.first { $0["key"] == .string("eta") }?["default"], .number(1.5))
         let reinforce = try XCTUnwrap(entries.first { $0["name"] == .string("reinforce") })
         guard case let .array(reinforceOptions)? = reinforce["options"] else { return XCTFail() }
