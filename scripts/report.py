@@ -46,7 +46,7 @@ def build(results, out, vae_train, published_path):
     runs, _ = load.load_runs(results)
     cells, binary = load.load_protocol(results, pub.epochs)
     # The full-protocol runs have their own part; the numbered sections are the short runs only.
-    short = [r for r in runs if not load.is_protocol(r)]
+    short = [r for r in runs if not load.is_protocol(r) and not load.is_study(r)]
 
     doc = tables.Document(os.path.dirname(out) or ".", plots_dir)
     shown = "scripts/published.json" if os.path.abspath(published_path) == DEFAULT_PUBLISHED else published_path
@@ -54,6 +54,7 @@ def build(results, out, vae_train, published_path):
     tables.protocol_section(doc, cells, binary, pub, reg)
     estimators, pub_train, pub_valid = tables.protocol_binary_section(doc, binary, pub, reg)
     plots.protocol_binary(doc, binary, estimators, pub_train, pub_valid, pub)
+    tables.studies_section(doc, results, load.STUDY_DIRS)
     tables.short_runs_header(doc)
     best = tables.categorical_section(doc, short, pub, reg)
     tables.claim_section(doc, best, pub)

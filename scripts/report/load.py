@@ -158,6 +158,15 @@ def is_protocol(run):
     return run.sweep.split(os.sep)[0] == PROTOCOL_DIR
 
 
+# Studies: folders whose runs answer one question, explained in their own README.md (linked from the report).
+# Their runs use deliberately changed settings, so they stay out of the short-run tables.
+STUDY_DIRS = ("reinmax_cv_noise",)
+
+
+def is_study(run):
+    return run.sweep.split(os.sep)[0] in STUDY_DIRS
+
+
 # MARK: - Full protocol (issue 10)
 # The runs under results/protocol/, written by `vae-train ... --set output.directory=results/protocol --resume` while
 # they train: reinmax_table_<estimator>_<shape>/<run>/ (a sweep folder per config, a run folder per seed or swept

@@ -107,6 +107,22 @@ def sources_section(doc, pub, reg, published_path):
     doc.add(*[f"- **{title}**: {source}" for title, source in pub.sources], "")
 
 
+# MARK: - Studies
+
+def studies_section(doc, results, study_dirs):
+    """One line per study folder that has a README.md: its title and where to read it (its runs stay out of the
+    short-run tables)."""
+    found = []
+    for study in study_dirs:
+        readme = os.path.join(results, study, "README.md")
+        if os.path.exists(readme):
+            with open(readme, encoding="utf-8") as f:
+                title = f.readline().lstrip("# ").strip()
+            found.append(f"- **{title}**: `{study}/README.md` (its runs are in `{study}/`, kept out of the tables below)")
+    if found:
+        doc.add("### Studies", "", *found, "")
+
+
 # MARK: - Full protocol (issue 10)
 
 PROTOCOL_SHAPES = ["4×24", "8×4", "64×8"]  # table order: the 4×24 column first, then the claim's shapes

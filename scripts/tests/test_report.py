@@ -86,6 +86,10 @@ def make_results(root):
                   dataset="fashion_mnist", temperature=tau)
     write_run(os.path.join(root, "binary", "relax"), "relax", None, 200, 0, 2, 150.55, 148.0, steps_per_epoch=2084,
               dataset="binarized_mnist", family="bernoulli", model="linear")
+    # A study (its own README; its runs stay out of the short-run tables): an 8×4 reinmax run with a made-up loss.
+    write_run(os.path.join(root, "reinmax_cv_noise", "study_run"), "reinmax", 8, 4, 0, 20, 177.77, 178.88)
+    with open(os.path.join(root, "reinmax_cv_noise", "README.md"), "w") as f:
+        f.write("# A study of something\n\nText.\n")
     protocol = os.path.join(root, "protocol")
     write_run(os.path.join(protocol, "reinmax_table_reinmax_8x4", "seed-0"), "reinmax", 8, 4, 0, 160, 124.0, 126.0)
     write_run(os.path.join(protocol, "reinmax_table_reinmax_8x4", "seed-1"), "reinmax", 8, 4, 1, 160, 125.0, 127.0)
@@ -159,6 +163,11 @@ class ReportTest(unittest.TestCase):
         for plot in ("training_curves.png", "temperature_sweep.png"):
             self.assertTrue(os.path.exists(os.path.join(self.tmp, "out", "plots", plot)), plot)
             self.assertIn(f"](plots/{plot})", self.text)
+
+    def test_studies_are_linked_and_kept_out_of_the_tables(self):
+        self.assertIn("### Studies", self.text)
+        self.assertIn("**A study of something**: `reinmax_cv_noise/README.md`", self.text)
+        self.assertNotIn("177.77", self.text)
 
     def test_single_seed_has_no_standard_error(self):
         self.assertNotIn("± 0.00", self.text)
