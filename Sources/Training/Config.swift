@@ -318,7 +318,7 @@ extension RunConfig {
 
         schedule = try ScheduleConfig.decode(top.raw("schedule"))
         if let temperatureSchedule = schedule.temperature {
-            try RunConfig.checkTemperatureSchedule(temperatureSchedule, estimator: estimator, family: latent.spec.family)
+            try RunConfig.checkTemperatureSchedule(temperatureSchedule, estimator: estimator, family: latent.spec.family, sizes: modelSizes)
         }
 
         _ = top.raw("sweep")  // expanded before decoding; tolerated here so resolved sweeps still decode
@@ -357,7 +357,8 @@ extension RunConfig {
 
     /// Whether the estimator's temperature may follow `schedule`: it must take a `temperature` option, not
     /// learn it (REBAR and RELAX do), accept the schedule's floor, and start at or above it.
-    static func checkTemperatureSchedule(_ schedule: TemperatureSchedule, estimator options: EstimatorOptions, family: LatentFamily) throws {
+    static func checkTemperatureSchedule(_ schedule: TemperatureSchedule, estimator options: EstimatorOptions, family: LatentFamily,
+                                         sizes: ModelSizes) throws {
         let name = options.estimator
         guard let tau0 = initialTemperature(of: options) else {
             throw ConfigError.invalidValue(path: "schedule.temperature", value: "set",
@@ -370,7 +371,7 @@ extension RunConfig {
         var floor = options
         floor.values["temperature"] = .number(schedule.minimum)
         do {
-            _ = try EstimatorRegistry.make(floor, family: family, scalar: Float.self)
+            _ = try EstimatorRegistry.make(floor, sizes: sizes, family: family, scalar: Float.self)
         } catch let EstimatorError.invalidOption(_, _, value, requirement) {
             throw ConfigError.invalidValue(path: "schedule.temperature.minimum", value: value, requirement: "\(name)'s temperature \(requirement)")
         }

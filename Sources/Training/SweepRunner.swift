@@ -60,11 +60,10 @@ public enum SweepRunner {
                 let runDirectory = directory(of: run, in: plan)
                 try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
                 let logPath = (runDirectory as NSString).appendingPathComponent("train.log")
-                FileManager.default.createFile(atPath: logPath, contents: nil)
+                let handle = try appendingLog(logPath)
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: executable)
                 process.arguments = arguments + ["--run-index", String(index), "--resume", "--no-summary"]
-                let handle = FileHandle(forWritingAtPath: logPath)
                 process.standardOutput = handle
                 process.standardError = handle
                 try process.run()
@@ -94,6 +93,18 @@ public enum SweepRunner {
 
     public static func directory(of run: PlannedRun, in plan: SweepPlan) -> String {
         (plan.directory as NSString).appendingPathComponent(run.id)
+    }
+
+    /// `<run>/train.log` opened for appending, after a dated header line: a sweep run again (a resumed or
+    /// extended run) adds to the log of the earlier session instead of replacing it.
+    static func appendingLog(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw TrainingError.io(path: path, reason: "cannot create") }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError.io(path: path, reason: "cannot open for appending") }
+        handle.seekToEndOfFile()
+        handle.write(Data("== \(ISO8601DateFormatter().string(from: Date()))\n".utf8))
+        return handle
     }
 
     // MARK: - summary.csv

@@ -240,7 +240,7 @@ public final class Trainer {
             guard temperature != scheduledTemperature else { return }
             var options = config.estimator
             options.values["temperature"] = .number(temperature)
-            var rebuilt = try EstimatorRegistry.make(options, sizes: config.modelSizes, family: config.latent.spec.family, scalar: Float.self)
+            let rebuilt = try EstimatorRegistry.make(options, sizes: config.modelSizes, family: config.latent.spec.family, scalar: Float.self)
             rebuilt.persistentState = estimator.persistentState
             estimator = rebuilt
             scheduledTemperature = temperature

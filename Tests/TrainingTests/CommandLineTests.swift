@@ -31,6 +31,27 @@ final class DataChoiceTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/runs/d/run/metrics.csv"), "nothing trained")
     }
 
+    /// `--jobs N` writes each run's output to its train.log; running the sweep again (here: extended by an epoch
+    /// with --resume) appends to that log under a dated header instead of replacing the earlier session's.
+    func testJobsAppendToEachRunsTrainLog() throws {
+        let scratch = try scratchCheckout()
+        let text = TestRuns.tinyConfigText(name: "j", data: #"{"dataset": "mnist", "directory": "data/embedded", "train_limit": 100, "test_limit": 50}"#,
+                                           output: #"{"directory": "runs", "progress": "never"}"#)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: scratch + "/c.json"))
+        let first = try VAETrainBinary.run(["--config", "c.json", "--set", "training.seed=[1,2]", "--jobs", "2"], in: scratch)
+        XCTAssertEqual(first.status, 0, first.out + first.err)
+        let log = scratch + "/runs/j/seed-1/train.log"
+        let before = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertTrue(before.hasPrefix("== ") && before.contains("epoch 1/1"), before)
+        let again = try VAETrainBinary.run(["--config", "c.json", "--set", "training.seed=[1,2]", "--set", "training.epochs=2",
+                                            "--jobs", "2", "--resume"], in: scratch)
+        XCTAssertEqual(again.status, 0, again.out + again.err)
+        let after = try String(contentsOfFile: log, encoding: .utf8)
+        XCTAssertTrue(after.hasPrefix(before), "the first session's log is kept")
+        XCTAssertTrue(after.dropFirst(before.count).contains("epoch 2/2"), after)
+        XCTAssertEqual(after.components(separatedBy: "\n== ").count, 2, "one header per session: \(after)")
+    }
+
     func testTheEmbeddedSubsetIsUsedWhenTheConfigNamesIt() throws {
         let scratch = try scratchCheckout()
         try writeConfig(#"{"dataset": "mnist", "directory": "data/embedded", "train_limit": 100, "test_limit": 50}"#, to: scratch + "/c.json")
