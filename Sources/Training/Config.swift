@@ -317,6 +317,10 @@ extension RunConfig {
         try o.finish()
 
         schedule = try ScheduleConfig.decode(top.raw("schedule"))
+        if case let .cosine(_, minimum)? = schedule.learningRate, minimum > training.learningRate {
+            throw ConfigError.invalidValue(path: "schedule.learning_rate.minimum", value: "\(minimum)",
+                requirement: "must be <= training.learning_rate (\(training.learningRate)): the cosine decays from it to the minimum")
+        }
         if let temperatureSchedule = schedule.temperature {
             try RunConfig.checkTemperatureSchedule(temperatureSchedule, estimator: estimator, family: latent.spec.family, sizes: modelSizes)
         }

@@ -59,6 +59,7 @@ final class ScheduleTests: XCTestCase {
         assertConfigError(schedule: #"{"learning_rate": {"type": "step", "every": 10}}"#, contains: ["schedule.learning_rate.factor", "missing"])
         assertConfigError(schedule: #"{"learning_rate": {"type": "step", "every": 10, "factor": 2}}"#, contains: ["schedule.learning_rate.factor", "(0, 1]"])
         assertConfigError(schedule: #"{"learning_rate": {"type": "cosine", "steps": 0}}"#, contains: ["schedule.learning_rate.steps"])
+        assertConfigError(schedule: #"{"learning_rate": {"type": "cosine", "minimum": 0.01}}"#, contains: ["schedule.learning_rate.minimum", "training.learning_rate"])
         assertConfigError(schedule: #"{"temperature": {"minimum": 0.5, "rate": 1e-4, "evry": 10}}"#, contains: ["schedule.temperature.evry"])
         assertConfigError(schedule: #"{"temperature": {"rate": 1e-4}}"#, contains: ["schedule.temperature.minimum", "missing"])
         assertConfigError(schedule: #"{"tau": {}}"#, contains: ["schedule.tau"])
