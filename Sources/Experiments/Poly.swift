@@ -27,6 +27,10 @@ public struct PolyProblem: Sendable, Equatable {
         self.steps = steps
     }
 
+    /// The sizes an estimator with networks of its own is built for: the code is L variables × 2 classes (RELAX's
+    /// control variate reads it); there is no input x (the 784 is the registry default, read by no poly estimator).
+    public var sizes: ModelSizes { ModelSizes(inputSize: 784, codeWidth: 2 * variables) }
+
     /// The best achievable expected loss, 0.45^p (all variables at z = 0).
     public var optimum: Double { Foundation.pow(target, p) }
 }
@@ -48,7 +52,7 @@ public struct PolyRun: Sendable {
 public enum Poly {
     /// Trains θ on the toy with one estimator and seed. Runs in Float64 (the toy is tiny).
     public static func run(_ problem: PolyProblem, estimator options: EstimatorOptions, seed: Int) throws -> PolyRun {
-        let estimator: any GradientEstimator<Double> = try EstimatorRegistry.make(options, family: .categorical)
+        let estimator: any GradientEstimator<Double> = try EstimatorRegistry.make(options, sizes: problem.sizes, family: .categorical)
         var rng = RandomStream(seed: UInt64(seed))
         let (L, B) = (problem.variables, problem.batchSize)
         let theta = Variable(Tensor<Double>.uniform([L, 2], using: &rng) * 0.02 - 0.01, requiresGradient: true)

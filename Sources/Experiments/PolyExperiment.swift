@@ -40,7 +40,8 @@ public struct PolyConfig: Equatable, Sendable {
                 guard case let .object(object) = item, case let .string(name)? = object["name"] else {
                     throw ConfigError.invalidValue(path: "estimators[\(index)]", value: item.description, requirement: "an object with a \"name\"")
                 }
-                return try Self.checked(EstimatorOptions(name: name, json: object, path: "estimators[\(index)]"), path: "estimators[\(index)]")
+                return try Self.checked(EstimatorOptions(name: name, json: object, path: "estimators[\(index)]"), path: "estimators[\(index)]",
+                                        sizes: problem.sizes)
             }
         }
         output = try top.string("output") ?? output
@@ -68,13 +69,14 @@ public struct PolyConfig: Equatable, Sendable {
     public mutating func selectEstimators(_ names: [String]) throws {
         let configured = estimators
         estimators = try names.map { name in
-            try Self.checked(configured.first { $0.estimator == name } ?? EstimatorOptions(estimator: name), path: "--estimators \(name)")
+            try Self.checked(configured.first { $0.estimator == name } ?? EstimatorOptions(estimator: name), path: "--estimators \(name)",
+                             sizes: problem.sizes)
         }
     }
 
-    static func checked(_ options: EstimatorOptions, path: String) throws -> EstimatorOptions {
+    static func checked(_ options: EstimatorOptions, path: String, sizes: ModelSizes) throws -> EstimatorOptions {
         do {
-            _ = try EstimatorRegistry.make(options, family: .categorical, scalar: Double.self)
+            _ = try EstimatorRegistry.make(options, sizes: sizes, family: .categorical, scalar: Double.self)
         } catch let error as EstimatorError {
             throw ConfigError.invalidValue(path: path, value: options.estimator, requirement: error.description)
         }

@@ -53,5 +53,9 @@ final class PolyTests: XCTestCase {
         try selected.selectEstimators(["reinmax", "gs"])
         XCTAssertEqual(selected.estimators.map(\.estimator), ["reinmax", "gs"])
         XCTAssertEqual(selected.estimators[0].values["temperature"], .number(1), "a listed name keeps the config's options")
+        // Estimators with networks of their own are built for the poly code (L × 2), not the VAE default: RELAX runs.
+        var problem = PolyProblem(p: 2, steps: 20)
+        problem.variables = 16
+        XCTAssertNoThrow(try Poly.run(problem, estimator: EstimatorOptions(estimator: "relax"), seed: 1))
     }
 }
