@@ -49,11 +49,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
         return columns.dropLast(3) + (learningRate ? ["learning_rate"] : []) + (temperature ? ["temperature"] : []) + timing
     }
 
-    public var csvRow: String { csvRow(learningRate: learningRate != nil, temperature: temperature != nil) }
-
-    public func csvRow(learningRate withLearningRate: Bool, temperature withTemperature: Bool) -> String {
-        CSVTable.line(cells(learningRate: withLearningRate, temperature: withTemperature))
-    }
+    public var csvRow: String { CSVTable.line(cells(learningRate: learningRate != nil, temperature: temperature != nil)) }
 
     func cells(learningRate withLearningRate: Bool, temperature withTemperature: Bool) -> [CSVValue] {
         func f(_ x: Double?, _ places: Int = 6) -> CSVValue { .number(x, places: places) }

@@ -63,6 +63,8 @@ public final class Trainer {
     var stepLog: StepLog?
     /// The temperature the estimator was built with, when a temperature schedule moves it.
     public private(set) var scheduledTemperature: Double?
+    /// τ₀ of a temperature schedule: the estimator's own `temperature` (looked up once, not every step).
+    lazy var initialTemperature: Double? = config.schedule.temperature == nil ? nil : RunConfig.initialTemperature(of: config.estimator)
 
     /// - Parameters:
     ///   - datasets: preloaded (train, evaluation) sets; nil loads what the config names.
@@ -235,7 +237,7 @@ public final class Trainer {
             optimizer.learningRate = Float(rate)
             estimatorOptimizer?.learningRate = Float(rate) * estimator.parameterLearningRateScale
         }
-        if let schedule = config.schedule.temperature, let initial = RunConfig.initialTemperature(of: config.estimator) {
+        if let schedule = config.schedule.temperature, let initial = initialTemperature {
             let temperature = schedule.value(initial: initial, step: step)
             guard temperature != scheduledTemperature else { return }
             var options = config.estimator

@@ -6,29 +6,27 @@ import math
 from collections import defaultdict
 
 
-def mean_se(values):
-    """(mean, standard error pstdev/√n, n): the convention of the reference's numbers. s.e. is None for n = 1."""
+def _mean_se(values, ddof):
+    """(mean, sd/√n, n) with sd's denominator n − ddof; s.e. None for n = 1."""
     v = [x for x in values if x is not None]
     if not v:
         return None, None, 0
     m = sum(v) / len(v)
     if len(v) < 2:
         return m, None, 1
-    sd = math.sqrt(sum((x - m) ** 2 for x in v) / len(v))
+    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - ddof))
     return m, sd / math.sqrt(len(v)), len(v)
+
+
+def mean_se(values):
+    """(mean, standard error pstdev/√n, n): the convention of the reference's numbers. s.e. is None for n = 1."""
+    return _mean_se(values, ddof=0)
 
 
 def mean_sample_se(values):
     """(mean, standard error with the sample standard deviation (sd with n − 1, over √n), n); s.e. None for n = 1.
     Issue 10 asks for this one; the published §6.1 numbers use pstdev/√n (√(9/10) ≈ 0.95 of it at n = 10)."""
-    v = [x for x in values if x is not None]
-    if not v:
-        return None, None, 0
-    m = sum(v) / len(v)
-    if len(v) < 2:
-        return m, None, 1
-    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
-    return m, sd / math.sqrt(len(v)), len(v)
+    return _mean_se(values, ddof=1)
 
 
 class Group:
