@@ -39,7 +39,7 @@ let package = Package(
         // What the suites share (package paths, scratch folders that clean up, small run configs, running
         // vae-train and scripts, the leak check, k-SE statistical bounds, the finite-difference tolerance):
         // a library target, as swift-numerics' _TestSupport is, that only the test bundles depend on.
-        .target(name: "TestSupport", dependencies: ["Training"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Training", "CKernels"], path: "Tests/TestSupport"),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "CKernels", "TestSupport"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EstimatorsTests", dependencies: ["Estimators", "VAE", "TestSupport"]),

@@ -35,6 +35,12 @@ where RawSignificand: FixedWidthInteger {
     static func _logSumExpKernel(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
     static func _selectKernel(_ mask: UnsafePointer<Self>, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
                               _ out: UnsafeMutablePointer<Self>, _ count: Int)
+    /// The fused conditional Gumbel softmax mixture and its backward, rows `rows` (CKernels'
+    /// dg_cond_gumbel_mixture_*; see `Variable.conditionalGumbelMixture`).
+    static func _conditionalGumbelMixtureKernel(_ p: ConditionalGumbelMixtureArguments<Self>, rows: Range<Int>)
+    static func _conditionalGumbelMixtureBackwardKernel(y: UnsafePointer<Self>, g: UnsafePointer<Self>, classes: Int, stride: Int,
+                                                        weights: UnsafePointer<Self>, temperature: Self,
+                                                        out: UnsafeMutablePointer<Self>, rows: Range<Int>)
     static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Self>, _ count: Int)
     static func _allFiniteKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Bool
     /// out[r] = Σ_j softplus(l[r,j]) − t[r,j]·l[r,j] (CKernels).
@@ -88,6 +94,15 @@ extension Float: TensorScalar {
     public static func _selectKernel(_ mask: UnsafePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                      _ out: UnsafeMutablePointer<Float>, _ count: Int) {
         selectKernel(mask, a, b, out, count)
+    }
+    public static func _conditionalGumbelMixtureKernel(_ p: ConditionalGumbelMixtureArguments<Float>, rows: Range<Int>) {
+        dg_cond_gumbel_mixture_f32(p.theta, p.code, p.seeds, p.rowCount, p.classes, p.samples, p.stride, p.weights,
+                                     p.temperature, p.y, p.value, p.z, rows.lowerBound, rows.upperBound)
+    }
+    public static func _conditionalGumbelMixtureBackwardKernel(y: UnsafePointer<Float>, g: UnsafePointer<Float>, classes: Int, stride: Int,
+                                                               weights: UnsafePointer<Float>, temperature: Float,
+                                                               out: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        dg_cond_gumbel_mixture_backward_f32(y, g, classes, stride, weights, temperature, out, rows.lowerBound, rows.upperBound)
     }
     public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
         uniformKernel(&rng, out, count)
@@ -150,6 +165,15 @@ extension Double: TensorScalar {
     public static func _selectKernel(_ mask: UnsafePointer<Double>, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
                                      _ out: UnsafeMutablePointer<Double>, _ count: Int) {
         selectKernel(mask, a, b, out, count)
+    }
+    public static func _conditionalGumbelMixtureKernel(_ p: ConditionalGumbelMixtureArguments<Double>, rows: Range<Int>) {
+        dg_cond_gumbel_mixture_f64(p.theta, p.code, p.seeds, p.rowCount, p.classes, p.samples, p.stride, p.weights,
+                                     p.temperature, p.y, p.value, p.z, rows.lowerBound, rows.upperBound)
+    }
+    public static func _conditionalGumbelMixtureBackwardKernel(y: UnsafePointer<Double>, g: UnsafePointer<Double>, classes: Int, stride: Int,
+                                                               weights: UnsafePointer<Double>, temperature: Double,
+                                                               out: UnsafeMutablePointer<Double>, rows: Range<Int>) {
+        dg_cond_gumbel_mixture_backward_f64(y, g, classes, stride, weights, temperature, out, rows.lowerBound, rows.upperBound)
     }
     public static func _uniformKernel(_ rng: inout RandomStream, _ out: UnsafeMutablePointer<Double>, _ count: Int) {
         uniformKernel(&rng, out, count)

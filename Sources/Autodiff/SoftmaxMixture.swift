@@ -24,16 +24,22 @@ extension Variable {
                     Tensor.softmaxMixtureVJP(y, g.value, weights: weights, temperature: temperature)
                 })]
             }
-            // The softmax backward rule, per copy, written in ops: differentiable in x and in g.
-            let xK = x.reshaped([1] + shape).expanded(to: [samples] + shape)
-                .reshaped([samples * shape[0]] + Array(shape.dropFirst()))
-            let noisy = xK + Variable(z - xK.value)
-            let yK = (temperature == 1 ? noisy : noisy / temperature).softmax().reshaped([samples] + shape)
-            let gK = g.reshaped([1] + shape)
-            let jvp = yK * (gK - (gK * yK).sum(alongAxis: -1, keepingDimensions: true))
-            let w = Variable(Tensor(shape: [samples] + Array(repeating: 1, count: shape.count), scalars: weights))
-            return [(jvp * w).sum(alongAxis: 0) / temperature]
+            return [Variable.softmaxMixtureGradientGraph(x: x, g: g, shifted: z, weights: weights, temperature: temperature)]
         }
+    }
+
+    /// The gradient in x of Σ_k w_k · softmax((x + sg(z_k − x)) / τ) for upstream g: the softmax backward
+    /// rule per copy, written in ops, so it is differentiable in x and in g (double backprop).
+    static func softmaxMixtureGradientGraph(x: Variable, g: Variable, shifted z: Tensor<S>, weights: [S], temperature: S) -> Variable {
+        let shape = x.shape, samples = weights.count
+        let xK = x.reshaped([1] + shape).expanded(to: [samples] + shape)
+            .reshaped([samples * shape[0]] + Array(shape.dropFirst()))
+        let noisy = xK + Variable(z - xK.value)
+        let yK = (temperature == 1 ? noisy : noisy / temperature).softmax().reshaped([samples] + shape)
+        let gK = g.reshaped([1] + shape)
+        let jvp = yK * (gK - (gK * yK).sum(alongAxis: -1, keepingDimensions: true))
+        let w = Variable(Tensor(shape: [samples] + Array(repeating: 1, count: shape.count), scalars: weights))
+        return (jvp * w).sum(alongAxis: 0) / temperature
     }
 }
 

@@ -328,3 +328,154 @@ int dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
                   double scale, double beta1, double beta2, int rectified, double r, double epsilon) {
     DISPATCH_RESULT(radam_d512, radam_d256, radam_scalar_double, p, g, m, v, n, scale, beta1, beta2, rectified, r, epsilon)
 }
+
+// MARK: - Conditional Gumbel softmax mixture (see CKernels.h)
+
+// SplitMix64 (Steele, Lea & Flood 2014; passes BigCrush) used as a counter-based generator: word i of
+// the stream seeded by s is mix(s + (i + 1)·γ), the i-th output of SplitMix64 started at s. Every word
+// is independent of the others' computation, so the loops below vectorise.
+#define DG_GOLDEN_GAMMA 0x9E3779B97F4A7C15ULL
+static inline uint64_t dg_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+// n open-interval uniforms (k + ½)·2⁻ᵇ from words first, first + 1, … of the stream seeded by `seed`;
+// returns the number of words used. Floats: two per word, u[i] from bits 41–63 of word i and
+// u[⌈n/2⌉ + i] from bits 9–31 (23 bits each); doubles: one per word (bits 12–63).
+static inline long dg_fill_uniform_float(uint64_t seed, uint64_t first, float *u, long n) {
+    long h = (n + 1) / 2, l = n - h;
+    for (long i = 0; i < l; i++) {
+        uint64_t b = dg_mix64(seed + (first + (uint64_t)i + 1) * DG_GOLDEN_GAMMA);
+        u[i] = ((float)(b >> 41) + 0.5f) * 0x1p-23f;
+        u[h + i] = ((float)((b >> 9) & 0x7FFFFF) + 0.5f) * 0x1p-23f;
+    }
+    if (h > l) u[l] = ((float)(dg_mix64(seed + (first + (uint64_t)l + 1) * DG_GOLDEN_GAMMA) >> 41) + 0.5f) * 0x1p-23f;
+    return h;
+}
+static inline long dg_fill_uniform_double(uint64_t seed, uint64_t first, double *u, long n) {
+    for (long i = 0; i < n; i++) u[i] = ((double)(dg_mix64(seed + (first + (uint64_t)i + 1) * DG_GOLDEN_GAMMA) >> 12) + 0.5) * 0x1p-52;
+    return n;
+}
+
+// Σ_k a[k]·b[k] over n (a multiple of 16) in 16 fixed partial sums, then added in order: the same bits
+// on every path (the loop over the 16 lanes vectorises to one AVX-512 or two AVX2 registers of floats).
+#define DOT16(T, ACC, A, B, N)                                                                          \
+    do {                                                                                                \
+        T lanes_[16] = {0};                                                                             \
+        for (long k_ = 0; k_ < (N); k_ += 16)                                                           \
+            for (int l_ = 0; l_ < 16; l_++) lanes_[l_] += (A)[k_ + l_] * (B)[k_ + l_];                  \
+        T total_ = 0;                                                                                   \
+        for (int l_ = 0; l_ < 16; l_++) total_ += lanes_[l_];                                           \
+        (ACC) = total_;                                                                                 \
+    } while (0)
+
+// One instantiation per path: ATTR is the target attribute (empty for the scalar path), UNARY the path's
+// array function (SLEEF or libm), LOG/LOG1P the scalar libm functions for the draws' values (z).
+#define CGM_PATH(SUF, T, ATTR, UNARY, LOG, LOG1P)                                                       \
+    ATTR static void cgm_##SUF(const T *theta, const T *code, const uint64_t *seeds, long rows, long C,  \
+                               long K, long Kp, const T *w, T tau, T *y, T *value, T *z, long r0, long r1, \
+                               T *scratch) {                                                            \
+        T *c = scratch, *a = scratch + C, *S = a + Kp, *u = S + Kp;                                     \
+        const T nit = -1 / tau;                                                                         \
+        for (long r = r0; r < r1; r++) {                                                                \
+            const T *th = theta + r * C, *cd = code + r * C;                                            \
+            T m = th[0];                                                                                \
+            long win = 0;                                                                               \
+            for (long j = 0; j < C; j++) {                                                              \
+                if (th[j] > m) m = th[j];                                                               \
+                if (cd[j] != 0) win = j;                                                                \
+            }                                                                                           \
+            for (long j = 0; j < C; j++) c[j] = m - th[j];                                              \
+            UNARY(DG_EXP, c, c, C);                                     /* c_j = e^{m − θ_j} */         \
+            T zp = 0;                                                                                   \
+            for (long j = 0; j < C; j++) zp += 1 / c[j];                /* Z' = Σ e^{θ_j − m} */        \
+            uint64_t word = 0;                                                                          \
+            for (long j = 0; j < C; j++) {                              /* class-major, K draws each */ \
+                word += dg_fill_uniform_##T(seeds[r], word, u + j * Kp, K);                             \
+                for (long k = K; k < Kp; k++) u[j * Kp + k] = (T)0.5;  /* padding: weight 0 */         \
+            }                                                                                           \
+            UNARY(DG_LOG, u, u, C * Kp);                                /* log U = −E */                \
+            const T *lw = u + win * Kp;                                                                 \
+            for (long k = 0; k < Kp; k++) a[k] = zp / lw[k];                                            \
+            T *t = y + r * C * Kp;                                                                      \
+            for (long j = 0; j < C; j++) {                              /* x_j = E_j c_j Z' / E_win */  \
+                T cj = j == win ? 0 : c[j];                                                             \
+                for (long k = 0; k < Kp; k++) t[j * Kp + k] = u[j * Kp + k] * cj * a[k];                \
+            }                                                                                           \
+            if (z) {                                                    /* the draws themselves */      \
+                T top = m + LOG(zp);                                                                    \
+                for (long k = 0; k < K; k++) {                                                          \
+                    T zw = top - LOG(-lw[k]);                                                           \
+                    for (long j = 0; j < C; j++) z[(k * rows + r) * C + j] = zw - LOG1P(t[j * Kp + k]); \
+                }                                                                                       \
+            }                                                                                           \
+            if (tau == 1) {                                                                             \
+                for (long i = 0; i < C * Kp; i++) t[i] = 1 / (1 + t[i]);                                \
+            } else {                                                                                    \
+                UNARY(DG_LOG1P, t, t, C * Kp);                                                          \
+                for (long i = 0; i < C * Kp; i++) t[i] = t[i] * nit;                                    \
+                UNARY(DG_EXP, t, t, C * Kp);                            /* (1 + x)^{−1/τ} */            \
+            }                                                                                           \
+            for (long k = 0; k < Kp; k++) S[k] = 0;                                                     \
+            for (long j = 0; j < C; j++)                                                                \
+                for (long k = 0; k < Kp; k++) S[k] += t[j * Kp + k];                                    \
+            for (long k = 0; k < Kp; k++) S[k] = 1 / S[k];                                              \
+            for (long j = 0; j < C; j++)                                                                \
+                for (long k = 0; k < Kp; k++) t[j * Kp + k] *= S[k];    /* y_k = softmax(z_k/τ) */      \
+            for (long j = 0; j < C; j++) DOT16(T, value[r * C + j], w, t + j * Kp, Kp);                 \
+        }                                                                                               \
+    }                                                                                                   \
+    ATTR static void cgm_backward_##SUF(const T *y, const T *g, long C, long Kp, const T *w, T tau,      \
+                                        T *out, long r0, long r1, T *d) {                               \
+        for (long r = r0; r < r1; r++) {                                                                \
+            const T *yr = y + r * C * Kp, *gr = g + r * C;                                              \
+            for (long k = 0; k < Kp; k++) d[k] = 0;                                                     \
+            for (long j = 0; j < C; j++)                                                                \
+                for (long k = 0; k < Kp; k++) d[k] += gr[j] * yr[j * Kp + k];  /* ⟨g, y_k⟩ */           \
+            for (long j = 0; j < C; j++) {                                                              \
+                T lanes[16] = {0};                                                                      \
+                for (long k = 0; k < Kp; k += 16)                                                       \
+                    for (int l = 0; l < 16; l++) lanes[l] += w[k + l] * (yr[j * Kp + k + l] * (gr[j] - d[k + l])); \
+                T total = 0;                                                                            \
+                for (int l = 0; l < 16; l++) total += lanes[l];                                         \
+                out[r * C + j] = total / tau;                                                           \
+            }                                                                                           \
+        }                                                                                               \
+    }
+
+#define ATTR_AVX512 __attribute__((target("avx512f")))
+#define ATTR_AVX2 __attribute__((target("avx2,fma")))
+CGM_PATH(f512, float, ATTR_AVX512, unary_f512, logf, log1pf)
+CGM_PATH(d512, double, ATTR_AVX512, unary_d512, log, log1p)
+CGM_PATH(f256, float, ATTR_AVX2, unary_f256, logf, log1pf)
+CGM_PATH(d256, double, ATTR_AVX2, unary_d256, log, log1p)
+CGM_PATH(fscalar, float, , unary_scalar_float, logf, log1pf)
+CGM_PATH(dscalar, double, , unary_scalar_double, log, log1p)
+
+#define CGM_ENTRY(T, SUF, P512, P256, PSCALAR)  /* P*: the paths' suffixes */                                                          \
+    void dg_cond_gumbel_mixture_##SUF(const T *theta, const T *code, const uint64_t *seeds, long rows,  \
+                                      long classes, long samples, long stride, const T *weights,        \
+                                      T temperature, T *y, T *value, T *z, long firstRow, long lastRow) { \
+        T *scratch = malloc(sizeof(T) * (size_t)(classes + 2 * stride + classes * stride));              \
+        if (!scratch) abort();                                                                          \
+        switch (isa_level()) {                                                                          \
+        case ISA_AVX512: cgm_##P512(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); break; \
+        case ISA_AVX2: cgm_##P256(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); break; \
+        default: cgm_##PSCALAR(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); \
+        }                                                                                               \
+        free(scratch);                                                                                  \
+    }                                                                                                   \
+    void dg_cond_gumbel_mixture_backward_##SUF(const T *y, const T *g, long classes, long stride,        \
+                                               const T *weights, T temperature, T *out, long firstRow, long lastRow) { \
+        T *d = malloc(sizeof(T) * (size_t)stride);                                                      \
+        if (!d) abort();                                                                                \
+        switch (isa_level()) {                                                                          \
+        case ISA_AVX512: cgm_backward_##P512(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); break; \
+        case ISA_AVX2: cgm_backward_##P256(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); break; \
+        default: cgm_backward_##PSCALAR(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); \
+        }                                                                                               \
+        free(d);                                                                                        \
+    }
+CGM_ENTRY(float, f32, f512, f256, fscalar)
+CGM_ENTRY(double, f64, d512, d256, dscalar)

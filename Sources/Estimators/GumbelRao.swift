@@ -9,8 +9,8 @@ import VAE
 /// with the K noises drawn from a DETACHED copy of θ (no gradient through the conditional sampler),
 /// as in the GST/ReinMax `rao_gumbel` code and nshepperd's analysis: with detached noise, K = 1 is
 /// exactly ST-GS (tested) and K → ∞ gives E[ST-GS | D].
-/// Cost: one f evaluation; the K conditional samples are one batched [K·B, L, C] tensor op (linear in
-/// K, no K separate graph builds). Categorical only.
+/// Cost: one f evaluation; the K conditional samples and their softmaxes are one fused pass per row
+/// (`conditionalGumbelMixture`: linear in K, no K separate graph builds). Categorical only.
 ///
 /// Options: `samples` K ≥ 1 (default 100, `rao_gumbel`'s repeats), `temperature` τ > 0 (default 1.0).
 public final class GumbelRao<S: TensorScalar>: StraightThroughEstimator {
@@ -33,8 +33,17 @@ public final class GumbelRao<S: TensorScalar>: StraightThroughEstimator {
 
     /// (1/K) Σ_k softmax((θ + G_k)/τ) over K conditional draws given D.
     public func surrogate(code: Tensor<S>, logits: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
-        let perturbed = GumbelRao.conditionalPerturbations(of: logits.value, code: code, samples: samples, rng: &rng)
-        return GumbelRao.average(inputs: logits, perturbed: perturbed, samples: samples, temperature: temperature)
+        GumbelRao.conditionalAverage(inputs: logits, noiseLogits: logits.value, code: code, samples: samples,
+                                     temperature: temperature, rng: &rng)
+    }
+
+    /// (1/K) Σ_k softmax((x + sg(θ̄ + G_k − x))/τ) with G_k ~ p(G | argmax(θ̄ + G) = D) drawn around the noise
+    /// logits θ̄, fused (`conditionalGumbelMixture`): the draws are those `conditionalPerturbations` returns
+    /// for the same `rng` state, and the result equals `average` on them.
+    public static func conditionalAverage(inputs x: Variable<S>, noiseLogits: Tensor<S>, code: Tensor<S>, samples: Int,
+                                          temperature: S, rng: inout RandomStream) -> Variable<S> {
+        x.conditionalGumbelMixture(noiseLogits: noiseLogits, code: code, weights: [S](repeating: 1 / S(samples), count: samples),
+                                   temperature: temperature, rng: &rng)
     }
 
     /// D forward, (1/K)Σ_k softmax((θ + G_k)/τ) backward, for given perturbed logits θ̄ + G_k (tests replay them).
@@ -43,9 +52,10 @@ public final class GumbelRao<S: TensorScalar>: StraightThroughEstimator {
                                                                          samples: samples, temperature: temperature))
     }
 
-    /// K conditional draws z_k = x + G_k with argmax z_k = D, stacked sample-major: [K·B, ...] from x [B, ...].
+    /// K conditional draws z_k = x + G_k with argmax z_k = D, stacked sample-major: [K·B, ...] from x [B, ...]
+    /// (the draws `conditionalAverage` mixes for the same `rng` state).
     public static func conditionalPerturbations(of x: Tensor<S>, code: Tensor<S>, samples: Int, rng: inout RandomStream) -> Tensor<S> {
-        ConditionalGumbel.sampleValues(logits: x, code: code, samples: samples, rng: &rng)
+        Variable<S>.conditionalGumbelDraws(noiseLogits: x, code: code, samples: samples, rng: &rng)
     }
 
     /// (1/K) Σ_k softmax((x + G_k)/τ) with G_k = perturbed_k − x̄ detached: value and gradient in x, as

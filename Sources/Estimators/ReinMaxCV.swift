@@ -21,7 +21,7 @@ import VAE
 /// given argmax(θ_D + G') = D, so E[J_GS | D] = E[J_GR | D] and the correction has mean zero: the estimator's
 /// expectation is ReinMax's (tested); what it adds is noise, unless J_GS is coupled to the sample.
 /// η = 0 is exactly ReinMax (tested).
-/// Cost: K + 1 extra softmaxes per variable, batched as one [(K+1)·B, L, C] op; one f evaluation.
+/// Cost: K + 1 extra softmaxes per variable in two fused ops; one f evaluation.
 ///
 /// Options: `eta` η (default 1.5), `temperature2` τ₂ > 0 (default 0.7), `samples` K ≥ 1 (default 32),
 /// `temperature` τ ≥ 1 for the midpoint (default 1.0), `gs_noise` "fresh" (default) or "conditional".
@@ -55,30 +55,20 @@ public final class ReinMaxCV<S: TensorScalar>: StraightThroughEstimator {
         self.conditionalGSNoise = conditionalGSNoise
     }
 
-    /// 2·π̃_D − ½·softmax θ + η·(J_GR − J_GS) as one fused mixture; the Gumbels drawn after the sample.
+    /// 2·π̃_D − ½·softmax θ + η·(J_GR − J_GS), J_GR and J_GS each a fused mixture; the Gumbels drawn after the sample.
     public func surrogate(code: Tensor<S>, logits theta: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
         let (x, logMid) = ReinMaxRao.midpointLogits(theta, code: code, temperature: temperature)
         var surrogate = 2 * ReinMax.pinnedSoftmax(logValue: logMid, logits: theta) - 0.5 * theta.softmax()
         if eta != 0 {
-            // Rows 0..<K·B: K conditional draws given D; rows K·B..<(K+1)·B: J_GS's draw, unconditional
-            // (fresh) or one more conditional draw.
-            let perturbed: Tensor<S>
-            if conditionalGSNoise {
-                perturbed = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples + 1, rng: &rng)
-            } else {
-                let conditional = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples, rng: &rng)
-                perturbed = concatenated(conditional, logMid + Tensor.gumbel(logMid.shape, using: &rng))
-            }
-            // Weights 1/K on the conditional rows and −1 on the free row: one fused softmax mixture over [(K+1)·B, ...].
-            var weights = [S](repeating: 1 / S(samples), count: samples + 1)
-            weights[samples] = -1
-            surrogate = surrogate + eta * x.softmaxMixture(shifted: perturbed, weights: weights, temperature: temperature2)
+            // J_GR: K conditional draws given D, weights 1/K; J_GS: one draw, unconditional (fresh) or one
+            // more conditional draw, weight 1.
+            let rao = GumbelRao.conditionalAverage(inputs: x, noiseLogits: logMid, code: code, samples: samples,
+                                                   temperature: temperature2, rng: &rng)
+            let gs = conditionalGSNoise
+                ? GumbelRao.conditionalAverage(inputs: x, noiseLogits: logMid, code: code, samples: 1, temperature: temperature2, rng: &rng)
+                : x.softmaxMixture(shifted: logMid + Tensor.gumbel(logMid.shape, using: &rng), weights: [1], temperature: temperature2)
+            surrogate = surrogate + eta * (rao - gs)
         }
         return surrogate
-    }
-
-    /// [a; b] along the first axis.
-    private func concatenated(_ a: Tensor<S>, _ b: Tensor<S>) -> Tensor<S> {
-        Tensor(shape: [a.shape[0] + b.shape[0]] + Array(a.shape.dropFirst()), scalars: a.scalars + b.scalars)
     }
 }

@@ -12,7 +12,7 @@ import VAE
 ///   ∇θ = 2·J_GR·g − ½·J(π)·g
 /// (the −½ term at π, not at θ_D, as in the authors' code; the paper's eq. 17 is reported to differ).
 /// Graph form: x = θ + sg(θ_D − θ) has value θ_D and identity Jacobian, so the batched average
-/// (1/K) Σ_k softmax((x + G_k)/τ) carries J_GR; one [K·B, L, C] op, linear in K. Conditioning is
+/// (1/K) Σ_k softmax((x + G_k)/τ) carries J_GR; one fused op, linear in K. Conditioning is
 /// cheap because π_D puts at least ½ of its mass on D.
 ///
 /// Options: `samples` K ≥ 1 (default 100, the authors'), `temperature` τ > 0 (default 1.0; their best
@@ -38,8 +38,8 @@ public final class ReinMaxRao<S: TensorScalar>: StraightThroughEstimator {
     /// 2·J_GR − ½·softmax θ: the Gumbel-Rao average at θ_D, drawn after the sample.
     public func surrogate(code: Tensor<S>, logits theta: Variable<S>, latent: LatentSpec, rng: inout RandomStream) -> Variable<S> {
         let (x, logMid) = ReinMaxRao.midpointLogits(theta, code: code, temperature: 1)
-        let perturbed = GumbelRao<S>.conditionalPerturbations(of: logMid, code: code, samples: samples, rng: &rng)
-        let rao = GumbelRao.average(inputs: x, perturbed: perturbed, samples: samples, temperature: temperature)
+        let rao = GumbelRao.conditionalAverage(inputs: x, noiseLogits: logMid, code: code, samples: samples,
+                                               temperature: temperature, rng: &rng)
         return 2 * rao - 0.5 * theta.softmax()
     }
 

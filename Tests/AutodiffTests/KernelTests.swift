@@ -3,17 +3,8 @@
 import Autodiff
 import CKernels
 import Foundation
+import TestSupport
 import XCTest
-
-/// Runs `body` once on every CKernels code path this CPU has (AVX-512F, AVX2+FMA, scalar), then
-/// returns to the path the library picks by itself. The SLEEF paths must meet the same tolerances as libm.
-func onEveryKernelPath(_ body: (String) -> Void) {
-    let automatic = String(cString: dg_kernel_isa())
-    defer { _ = dg_kernel_use_isa(automatic) }
-    for path in ["avx512f", "avx2", "scalar"] where dg_kernel_use_isa(path) == 1 {
-        body(path)
-    }
-}
 
 /// Lengths that exercise empty-ish, sub-vector, exact-vector and remainder loops.
 let tailLengths = [1, 3, 7, 17, 33, 1001]
@@ -138,7 +129,18 @@ final class KernelTests: XCTestCase {
              logits.softmax(), logits.logSoftmax(),
              gradients(of: (base.softmaxMixture(shifted: logits, weights: [0.25, 0.25, 0.25, -1], temperature: 0.7)
                             * upstream).sum(), wrt: [base])[0].value]
-                .map { $0.scalars.map(\.bitPattern) }
+                .map { $0.scalars.map(\.bitPattern) } + conditionalMixture()
+        }
+        // The fused conditional Gumbel mixture: value and gradient, at τ = 1 and τ ≠ 1 (each row's draws
+        // come from its own seed, so the split cannot move them).
+        func conditionalMixture() -> [[UInt32]] {
+            [Float(1), 0.7].flatMap { tau -> [[UInt32]] in
+                var noise = RandomStream(seed: 22)
+                let code = Tensor<Float>.oneHot(indices: Tensor.categoricalIndices(logits: base.value, using: &noise), classes: 4)
+                let y = base.conditionalGumbelMixture(noiseLogits: base.value * 2, code: code, weights: [Float](repeating: 0.05, count: 20),
+                                                      temperature: tau, rng: &noise)
+                return [y.value, gradients(of: (y * upstream).sum(), wrt: [base])[0].value].map { $0.scalars.map(\.bitPattern) }
+            }
         }
         let saved = Parallel.threads
         defer { Parallel.threads = saved }

@@ -110,28 +110,91 @@ final class STFamilyTests: XCTestCase {
         }
     }
 
-    /// The fused, graph-free sampler the Gumbel-Rao family uses gives `sample`'s draws on the stacked
-    /// logits (same random numbers, same order) to rounding, keeps the argmax at ±50 logits, and sends a
-    /// class ~e⁻¹⁰⁰ below its row's maximum to −∞ in Float instead of NaN.
-    func testFusedConditionalSamplerEqualsTheGraphSampler() {
+    /// The fused draws the Gumbel-Rao family uses (`conditionalGumbelDraws`, the draws inside
+    /// `conditionalGumbelMixture`) keep the argmax at ±50 logits on every kernel path, in Double and in
+    /// Float, and send a class ~e⁻¹⁰⁰ below its row's maximum to −∞ in Float instead of NaN.
+    func testFusedConditionalDrawsKeepTheArgmax() {
         let logits = Tensor<Double>(shape: [3, 4], scalars: [50, -50, 0, -50,   -50, 50, 50, -50,   0, 1, 2, 3])
         var rng = RandomStream(seed: 62)
-        for k in [1, 3] {
-            let code = STFixtures.randomCode([3, 4], &rng)
-            var a = rng, b = rng
-            let fused = ConditionalGumbel.sampleValues(logits: logits, code: code, samples: k, rng: &a)
-            let graph = ConditionalGumbel.sample(logits: Variable(Tensor.stacked(logits, repeats: k)),
-                                                 code: Tensor.stacked(code, repeats: k), rng: &b).value
-            XCTAssertEqual(fused.shape, [3 * k, 4])
-            for (x, y) in zip(fused.scalars, graph.scalars) { XCTAssertEqual(x, y, accuracy: 1e-12 * Swift.max(1, Swift.abs(y))) }
-            XCTAssertEqual(a.next(), b.next(), "both consume the same random numbers")
-            XCTAssertEqual(Tensor.oneHot(indices: fused.argmax(), classes: 4), Tensor.stacked(code, repeats: k))
-            rng = a
+        onEveryKernelPath { path in
+            for k in [1, 3, 50] {
+                let code = STFixtures.randomCode([3, 4], &rng)
+                let z = Variable<Double>.conditionalGumbelDraws(noiseLogits: logits, code: code, samples: k, rng: &rng)
+                XCTAssertEqual(z.shape, [3 * k, 4])
+                XCTAssertFalse(z.scalars.contains { $0.isNaN || $0 == .infinity }, path)
+                XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), Tensor.stacked(code, repeats: k), path)
+            }
+            let code = Tensor<Float>.oneHot(indices: Tensor(shape: [3], scalars: [1, 1, 0]), classes: 4)
+            let z = Variable<Float>.conditionalGumbelDraws(noiseLogits: logits.converted(to: Float.self), code: code, samples: 50, rng: &rng)
+            XCTAssertFalse(z.scalars.contains { $0.isNaN || $0 == .infinity }, path)
+            XCTAssertTrue(z.scalars.contains { $0 == -.infinity }, "\(path): e^-100 classes underflow to −∞")
+            XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), Tensor.stacked(code, repeats: 50), path)
         }
-        let code = Tensor<Float>.oneHot(indices: Tensor(shape: [3], scalars: [1, 1, 0]), classes: 4)
-        let z = ConditionalGumbel.sampleValues(logits: logits.converted(to: Float.self), code: code, samples: 50, rng: &rng)
-        XCTAssertFalse(z.scalars.contains { $0.isNaN || $0 == .infinity })
-        XCTAssertEqual(Tensor.oneHot(indices: z.argmax(), classes: 4), Tensor.stacked(code, repeats: 50))
+    }
+
+    /// The fused op (`conditionalGumbelMixture`, what gr-mc, reinmax-rao and reinmax-cv run) against
+    /// `softmaxMixture` on the draws `conditionalPerturbations` returns from the same random state: value,
+    /// gradient (the fused backward) and, when recording, the gradient's gradient, for τ = 1 (the
+    /// reciprocal path) and τ ≠ 1, K below and above one 16-lane block, negative weights, noise logits
+    /// that differ from x (as ReinMax-Rao's θ_D does), on every kernel path. Both sides compute the
+    /// same draws; they differ only in how the softmax is rounded.
+    func testFusedConditionalMixtureEqualsSoftmaxMixtureOnItsDraws() {
+        var rng = RandomStream(seed: 64)
+        let shape = [3, 2, 5]
+        let x = Variable(STFixtures.uniform(shape, -2, 2, &rng), requiresGradient: true)
+        let noiseLogits = STFixtures.uniform(shape, -3, 3, &rng)
+        let g = Variable(STFixtures.uniform(shape, -1, 1, &rng))
+        let v = Variable(STFixtures.uniform(shape, -1, 1, &rng))
+        onEveryKernelPath { path in
+            for (weights, tau) in [([0.25, 0.25, 0.25, -1], 1.0), ([Double](repeating: 1.0 / 20, count: 20), 0.7),
+                                   ([0.5, -2, 1], 1.6)] {
+                let code = STFixtures.randomCode(shape, &rng)
+                var a = rng, b = rng
+                let fused = x.conditionalGumbelMixture(noiseLogits: noiseLogits, code: code, weights: weights, temperature: tau, rng: &a)
+                let z = GumbelRao<Double>.conditionalPerturbations(of: noiseLogits, code: code, samples: weights.count, rng: &b)
+                XCTAssertEqual(a, b, "both consume the same random numbers")
+                rng = a
+                let reference = x.softmaxMixture(shifted: z, weights: weights, temperature: tau)
+                let label = "\(path), K = \(weights.count), τ = \(tau)"
+                XCTAssertLessThan(STFixtures.maxAbs(fused.value - reference.value), 1e-13, label)
+                let gf = gradients(of: (fused * g).sum(), wrt: [x])[0].value
+                let gr = gradients(of: (reference * g).sum(), wrt: [x])[0].value
+                XCTAssertLessThan(STFixtures.maxAbs(gf - gr), 1e-13, label)
+                XCTAssertGreaterThan(STFixtures.maxAbs(gr), 1e-3, label)
+                let hf = gradients(of: (gradients(of: (fused * g).sum(), wrt: [x], createGraph: true)[0] * v).sum(), wrt: [x])[0].value
+                let hr = gradients(of: (gradients(of: (reference * g).sum(), wrt: [x], createGraph: true)[0] * v).sum(), wrt: [x])[0].value
+                XCTAssertLessThan(STFixtures.maxAbs(hf - hr), 1e-13, label)
+                XCTAssertGreaterThan(STFixtures.maxAbs(hr), 1e-4, label)
+            }
+        }
+        // Float: the same to single-precision rounding.
+        let code = STFixtures.randomCode(shape, &rng).converted(to: Float.self)
+        let xf = Variable(x.value.converted(to: Float.self), requiresGradient: true)
+        var a = rng, b = rng
+        let fused = xf.conditionalGumbelMixture(noiseLogits: noiseLogits.converted(to: Float.self), code: code,
+                                                weights: [Float](repeating: 0.01, count: 100), temperature: 0.7, rng: &a)
+        let z = GumbelRao<Float>.conditionalPerturbations(of: noiseLogits.converted(to: Float.self), code: code, samples: 100, rng: &b)
+        let reference = xf.softmaxMixture(shifted: z, weights: [Float](repeating: 0.01, count: 100), temperature: 0.7)
+        for (p, q) in zip(fused.value.scalars, reference.value.scalars) { XCTAssertEqual(p, q, accuracy: 1e-5) }
+        let gf = gradients(of: (fused * Variable(g.value.converted(to: Float.self))).sum(), wrt: [xf])[0].value
+        let gr = gradients(of: (reference * Variable(g.value.converted(to: Float.self))).sum(), wrt: [xf])[0].value
+        for (p, q) in zip(gf.scalars, gr.scalars) { XCTAssertEqual(p, q, accuracy: 1e-5) }
+    }
+
+    /// The fused draws against rejection sampling (`assertMatchesRejectionSampling`), in Double and Float
+    /// (whose uniforms come two per 64-bit word): θ + G given argmax = 1, 40000 draws as 200 rows × K = 200,
+    /// so both the streams of different rows and the draws within a row are checked.
+    func testFusedConditionalDrawsMatchRejectionSampling() {
+        let theta: [Double] = [0.5, -0.3, 1.2, -1.0]
+        let target = 1, rows = 200, k = 200, classes = theta.count
+        var rng = RandomStream(seed: 72)
+        let logits = Tensor(shape: [1, classes], scalars: theta).expanded(to: [rows, classes])
+        let code = Tensor<Double>.oneHot(indices: Tensor(repeating: Double(target), shape: [rows]), classes: classes)
+        let double = Variable<Double>.conditionalGumbelDraws(noiseLogits: logits, code: code, samples: k, rng: &rng).scalars
+        assertMatchesRejectionSampling(double, theta: theta, target: target, rng: &rng, "Double")
+        let float = Variable<Float>.conditionalGumbelDraws(noiseLogits: logits.converted(to: Float.self), code: code.converted(to: Float.self),
+                                                           samples: k, rng: &rng).scalars.map(Double.init)
+        assertMatchesRejectionSampling(float, theta: theta, target: target, rng: &rng, "Float")
     }
 
     /// The fused Rao average (`softmaxMixture`) against the graph it replaces (expand K times, add the
@@ -164,9 +227,7 @@ final class STFamilyTests: XCTestCase {
     }
 
     /// The conditional sampler against rejection sampling (draw θ + G, keep argmax = D), N = 40000 each,
-    /// per-coordinate mean and variance. Tolerances: 5 standard errors of the difference, the SEs
-    /// estimated from the samples (SE(mean) = s/√N; SE(var) = √((m₄ − s⁴)/N)). Negative control: the
-    /// same test against *unconditioned* draws must fail by a wide margin, so the test has power.
+    /// per-coordinate mean and variance (`assertMatchesRejectionSampling`).
     func testConditionalGumbelMatchesRejectionSampling() {
         let theta: [Double] = [0.5, -0.3, 1.2, -1.0]
         let target = 1                 // π ≈ 0.14: rejection keeps ~1 in 7
@@ -175,6 +236,17 @@ final class STFamilyTests: XCTestCase {
         let logits = Tensor(shape: [1, k], scalars: theta).expanded(to: [n, k])
         let code = Tensor<Double>.oneHot(indices: Tensor(repeating: Double(target), shape: [n]), classes: k)
         let conditional = ConditionalGumbel.sample(logits: Variable(logits), code: code, rng: &rng).value.scalars
+        assertMatchesRejectionSampling(conditional, theta: theta, target: target, rng: &rng, "graph sampler")
+    }
+
+    /// `conditional` (draws of θ + G given argmax = target, flattened [N, C]) against N rejection samples:
+    /// per-coordinate mean and variance within 5 standard errors of the difference, the SEs estimated from
+    /// the samples (SE(mean) = s/√N; SE(var) = √((m₄ − s⁴)/N)); each bound fails a correct sampler with
+    /// probability 5.7e-7. Negative control: the same comparison against *unconditioned* draws must fail
+    /// by a wide margin, so the test has power.
+    private func assertMatchesRejectionSampling(_ conditional: [Double], theta: [Double], target: Int, rng: inout RandomStream,
+                                                _ label: String) {
+        let k = theta.count, n = conditional.count / k
         var rejected: [Double] = [], unconditioned: [Double] = []
         while rejected.count < n * k {
             let z = (Tensor(shape: [1, k], scalars: theta) + Tensor<Double>.gumbel([1, k], using: &rng)).scalars
@@ -190,11 +262,11 @@ final class STFamilyTests: XCTestCase {
             let a = moments(conditional, c), b = moments(rejected, c), u = moments(unconditioned, c)
             let seMean = (a.seMean * a.seMean + b.seMean * b.seMean).squareRoot()
             let seVariance = (a.seVariance * a.seVariance + b.seVariance * b.seVariance).squareRoot()
-            XCTAssertLessThan(Swift.abs(a.mean - b.mean), 5 * seMean, "mean of coordinate \(c)")
-            XCTAssertLessThan(Swift.abs(a.variance - b.variance), 5 * seVariance, "variance of coordinate \(c)")
+            XCTAssertLessThan(Swift.abs(a.mean - b.mean), 5 * seMean, "\(label): mean of coordinate \(c)")
+            XCTAssertLessThan(Swift.abs(a.variance - b.variance), 5 * seVariance, "\(label): variance of coordinate \(c)")
             if Swift.abs(a.mean - u.mean) > 5 * (a.seMean * a.seMean + u.seMean * u.seMean).squareRoot() { controlFailures += 1 }
         }
-        XCTAssertGreaterThanOrEqual(controlFailures, 2, "negative control: conditioning must be detectable")
+        XCTAssertGreaterThanOrEqual(controlFailures, 2, "\(label): negative control: conditioning must be detectable")
     }
 
     // MARK: - Gapped ST

@@ -7,6 +7,8 @@
 #ifndef DISCRETEGRAD_CKERNELS_H
 #define DISCRETEGRAD_CKERNELS_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,6 +55,31 @@ int dg_radam_f32(float *p, const float *g, float *m, float *v, long n,
                   float scale, float beta1, float beta2, int rectified, float r, float epsilon);
 int dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
                   double scale, double beta1, double beta2, int rectified, double r, double epsilon);
+
+/// The Gumbel-Rao family's K conditional Gumbel draws per row and their softmax mixture, fused (one pass,
+/// nothing of size K·rows·C but y). For each row r in [firstRow, lastRow) of `rows` rows of `classes` C:
+/// the winner i (the class where code[r] ≠ 0), m = max θ_r, c_j = e^{m − θ_j}, Z' = Σ_j 1/c_j, and K =
+/// `samples` draws U ~ Uniform(0, 1) per class, class by class, from the SplitMix64 stream started at
+/// seeds[r] (two floats per 64-bit word; one double). With E = −log U, draw k is
+///   z_k,i = m + log Z' − log E_i,   z_k,j = z_k,i − log1p(x_j),   x_j = E_j·c_j·Z'/E_i   (j ≠ i),
+/// exactly a draw from p(θ + G | argmax(θ + G) = i) (Maddison et al. 2014), and its tempered softmax is
+///   y_k,j = (1 + x_j)^{−1/τ} / Σ_l (1 + x_l)^{−1/τ}   (x_i = 0; τ = 1 is a reciprocal, no exp or log).
+/// Writes y[r][j][k] (class-major, row stride C·stride, `stride` = K rounded up to 16; lanes k ≥ K hold
+/// finite filler) and value[r][j] = Σ_k weights[k]·y_k,j, where `weights` has `stride` entries, zero past
+/// K. If z is not NULL, also the draws z[k][r][j] ([K, rows, C], sample-major). A row's result depends
+/// only on its seed, so any split of the rows gives the same bits.
+void dg_cond_gumbel_mixture_f32(const float *theta, const float *code, const uint64_t *seeds, long rows, long classes,
+                                long samples, long stride, const float *weights, float temperature,
+                                float *y, float *value, float *z, long firstRow, long lastRow);
+void dg_cond_gumbel_mixture_f64(const double *theta, const double *code, const uint64_t *seeds, long rows, long classes,
+                                long samples, long stride, const double *weights, double temperature,
+                                double *y, double *value, double *z, long firstRow, long lastRow);
+/// Its vector-Jacobian product: out[r][j] = (1/τ)·Σ_k weights[k]·y_k,j·(g[r][j] − ⟨g[r], y_k⟩), the
+/// softmax Jacobians of the K draws applied to g and mixed, for rows [firstRow, lastRow).
+void dg_cond_gumbel_mixture_backward_f32(const float *y, const float *g, long classes, long stride, const float *weights,
+                                         float temperature, float *out, long firstRow, long lastRow);
+void dg_cond_gumbel_mixture_backward_f64(const double *y, const double *g, long classes, long stride, const double *weights,
+                                         double temperature, double *out, long firstRow, long lastRow);
 
 /// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".
 const char *dg_kernel_isa(void);
