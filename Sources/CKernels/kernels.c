@@ -17,6 +17,9 @@ SLEEF_FAMILY(__m512, f16_u10avx512f, "avx512f")
 SLEEF_FAMILY(__m512d, d8_u10avx512f, "avx512f")
 SLEEF_FAMILY(__m256, f8_u10avx2, "avx2,fma")
 SLEEF_FAMILY(__m256d, d4_u10avx2, "avx2,fma")
+// The 3.5-ULP logarithms, for the conditional Gumbel draws (noise, where 1 ULP buys nothing).
+SLEEF_DECLARE(__m512, Sleef_logf16_u35avx512f, "avx512f") SLEEF_DECLARE(__m512d, Sleef_logd8_u35avx512f, "avx512f")
+SLEEF_DECLARE(__m256, Sleef_logf8_u35avx2, "avx2,fma") SLEEF_DECLARE(__m256d, Sleef_logd4_u35avx2, "avx2,fma")
 #include <stdlib.h>
 #include <string.h>
 
@@ -395,7 +398,7 @@ static inline long dg_fill_uniform_double(uint64_t seed, uint64_t first, double 
                 word += dg_fill_uniform_##T(seeds[r], word, u + j * Kp, K);                             \
                 for (long k = K; k < Kp; k++) u[j * Kp + k] = (T)0.5;  /* padding: weight 0 */         \
             }                                                                                           \
-            UNARY(DG_LOG, u, u, C * Kp);                                /* log U = −E */                \
+            cgm_log_##SUF(u, C * Kp);                                   /* log U = −E */                \
             const T *lw = u + win * Kp;                                                                 \
             for (long k = 0; k < Kp; k++) a[k] = zp / lw[k];                                            \
             T *t = y + r * C * Kp;                                                                      \
@@ -413,7 +416,8 @@ static inline long dg_fill_uniform_double(uint64_t seed, uint64_t first, double 
             if (tau == 1) {                                                                             \
                 for (long i = 0; i < C * Kp; i++) t[i] = 1 / (1 + t[i]);                                \
             } else {                                                                                    \
-                UNARY(DG_LOG1P, t, t, C * Kp);                                                          \
+                for (long i = 0; i < C * Kp; i++) t[i] = 1 + t[i];                                      \
+                cgm_log_##SUF(t, C * Kp);                                                               \
                 for (long i = 0; i < C * Kp; i++) t[i] = t[i] * nit;                                    \
                 UNARY(DG_EXP, t, t, C * Kp);                            /* (1 + x)^{−1/τ} */            \
             }                                                                                           \
@@ -444,8 +448,21 @@ static inline long dg_fill_uniform_double(uint64_t seed, uint64_t first, double 
         }                                                                                               \
     }
 
-#define ATTR_AVX512 __attribute__((target("avx512f")))
+// The AVX-512 path of this kernel also uses AVX-512DQ (64-bit multiplies for the generator), which every
+// AVX-512 CPU but Xeon Phi has; without it the kernel takes the AVX2 path.
+#define ATTR_AVX512 __attribute__((target("avx512f,avx512dq")))
 #define ATTR_AVX2 __attribute__((target("avx2,fma")))
+// log U for the draws, n a multiple of 16 (whole vectors): SLEEF's 3.5-ULP logarithm, or libm's.
+#define CGM_LOG(SUF, T, ATTR, VLOG, W)                                                                  \
+    ATTR static void cgm_log_##SUF(T *u, long n) {                                                       \
+        for (long i = 0; i < n; i += W) store_##SUF(u + i, VLOG(load_##SUF(u + i)));                     \
+    }
+CGM_LOG(f512, float, ATTR_AVX512, Sleef_logf16_u35avx512f, 16)
+CGM_LOG(d512, double, ATTR_AVX512, Sleef_logd8_u35avx512f, 8)
+CGM_LOG(f256, float, ATTR_AVX2, Sleef_logf8_u35avx2, 8)
+CGM_LOG(d256, double, ATTR_AVX2, Sleef_logd4_u35avx2, 4)
+static void cgm_log_fscalar(float *u, long n) { for (long i = 0; i < n; i++) u[i] = logf(u[i]); }
+static void cgm_log_dscalar(double *u, long n) { for (long i = 0; i < n; i++) u[i] = log(u[i]); }
 CGM_PATH(f512, float, ATTR_AVX512, unary_f512, logf, log1pf)
 CGM_PATH(d512, double, ATTR_AVX512, unary_d512, log, log1p)
 CGM_PATH(f256, float, ATTR_AVX2, unary_f256, logf, log1pf)
@@ -453,13 +470,18 @@ CGM_PATH(d256, double, ATTR_AVX2, unary_d256, log, log1p)
 CGM_PATH(fscalar, float, , unary_scalar_float, logf, log1pf)
 CGM_PATH(dscalar, double, , unary_scalar_double, log, log1p)
 
+static int cgm_isa_level(void) {
+    int level = isa_level();
+    return level == ISA_AVX512 && !__builtin_cpu_supports("avx512dq") ? ISA_AVX2 : level;
+}
+
 #define CGM_ENTRY(T, SUF, P512, P256, PSCALAR)  /* P*: the paths' suffixes */                                                          \
     void dg_cond_gumbel_mixture_##SUF(const T *theta, const T *code, const uint64_t *seeds, long rows,  \
                                       long classes, long samples, long stride, const T *weights,        \
                                       T temperature, T *y, T *value, T *z, long firstRow, long lastRow) { \
         T *scratch = malloc(sizeof(T) * (size_t)(classes + 2 * stride + classes * stride));              \
         if (!scratch) abort();                                                                          \
-        switch (isa_level()) {                                                                          \
+        switch (cgm_isa_level()) {                                                                      \
         case ISA_AVX512: cgm_##P512(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); break; \
         case ISA_AVX2: cgm_##P256(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); break; \
         default: cgm_##PSCALAR(theta, code, seeds, rows, classes, samples, stride, weights, temperature, y, value, z, firstRow, lastRow, scratch); \
@@ -470,7 +492,7 @@ CGM_PATH(dscalar, double, , unary_scalar_double, log, log1p)
                                                const T *weights, T temperature, T *out, long firstRow, long lastRow) { \
         T *d = malloc(sizeof(T) * (size_t)stride);                                                      \
         if (!d) abort();                                                                                \
-        switch (isa_level()) {                                                                          \
+        switch (cgm_isa_level()) {                                                                      \
         case ISA_AVX512: cgm_backward_##P512(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); break; \
         case ISA_AVX2: cgm_backward_##P256(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); break; \
         default: cgm_backward_##PSCALAR(y, g, classes, stride, weights, temperature, out, firstRow, lastRow, d); \

@@ -60,10 +60,11 @@ int dg_radam_f64(double *p, const double *g, double *m, double *v, long n,
 /// nothing of size K·rows·C but y). For each row r in [firstRow, lastRow) of `rows` rows of `classes` C:
 /// the winner i (the class where code[r] ≠ 0), m = max θ_r, c_j = e^{m − θ_j}, Z' = Σ_j 1/c_j, and K =
 /// `samples` draws U ~ Uniform(0, 1) per class, class by class, from the SplitMix64 stream started at
-/// seeds[r] (two floats per 64-bit word; one double). With E = −log U, draw k is
+/// seeds[r] (two floats per 64-bit word; one double). With E = −log U (SLEEF's 3.5-ULP log), draw k is
 ///   z_k,i = m + log Z' − log E_i,   z_k,j = z_k,i − log1p(x_j),   x_j = E_j·c_j·Z'/E_i   (j ≠ i),
 /// exactly a draw from p(θ + G | argmax(θ + G) = i) (Maddison et al. 2014), and its tempered softmax is
-///   y_k,j = (1 + x_j)^{−1/τ} / Σ_l (1 + x_l)^{−1/τ}   (x_i = 0; τ = 1 is a reciprocal, no exp or log).
+///   y_k,j = (1 + x_j)^{−1/τ} / Σ_l (1 + x_l)^{−1/τ}   (x_i = 0; τ = 1 is a reciprocal, no exp or log;
+///   otherwise exp(−log(1 + x)/τ)).
 /// Writes y[r][j][k] (class-major, row stride C·stride, `stride` = K rounded up to 16; lanes k ≥ K hold
 /// finite filler) and value[r][j] = Σ_k weights[k]·y_k,j, where `weights` has `stride` entries, zero past
 /// K. If z is not NULL, also the draws z[k][r][j] ([K, rows, C], sample-major). A row's result depends
