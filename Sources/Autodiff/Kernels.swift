@@ -148,12 +148,30 @@ func unaryKernel<S: TensorScalar>(_ op: UnaryOp, _ x: UnsafePointer<S>, _ y: Uns
 
 // MARK: - Binary with broadcasting
 
-protocol BinaryFunctor { static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S }
+protocol BinaryFunctor {
+    static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S
+    /// The CKernels array function for the op (AVX-512/AVX2 at run time; Swift's own loops are compiled
+    /// for baseline SSE2), or nil.
+    static var vectorised: dg_binary_op? { get }
+}
+extension BinaryFunctor { static var vectorised: dg_binary_op? { nil } }
 
-enum AddF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a + b } }
-enum SubF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a - b } }
-enum MulF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a * b } }
-enum DivF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a / b } }
+enum AddF: BinaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a + b }
+    static var vectorised: dg_binary_op? { DG_ADD }
+}
+enum SubF: BinaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a - b }
+    static var vectorised: dg_binary_op? { DG_SUB }
+}
+enum MulF: BinaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a * b }
+    static var vectorised: dg_binary_op? { DG_MUL }
+}
+enum DivF: BinaryFunctor {
+    @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a / b }
+    static var vectorised: dg_binary_op? { DG_DIV }
+}
 enum MaxF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a >= b ? a : b } }
 enum MinF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a <= b ? a : b } }
 enum PowF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { S.pow(a, b) } }
@@ -184,6 +202,9 @@ func binaryLoop<S: TensorScalar, F: BinaryFunctor>(
     let dense = contiguousStrides(shape)
     let aDense = aStrides == dense, bDense = bStrides == dense
     let aScalar = aStrides.allSatisfy { $0 == 0 }, bScalar = bStrides.allSatisfy { $0 == 0 }
+    if let op = F.vectorised, (aDense || aScalar) && (bDense || bScalar) {
+        return S._binaryArrayKernel(op, a, aDense ? 1 : 0, b, bDense ? 1 : 0, out, count)
+    }
     if aDense && bDense {
         for i in 0..<count { out[i] = F.apply(a[i], b[i]) }
         return
@@ -207,7 +228,9 @@ func binaryLoop<S: TensorScalar, F: BinaryFunctor>(
     var aBase = 0, bBase = 0
     for row in 0..<outer {
         let o = out + row * inner
-        if aInner == 1 && bInner == 1 {
+        if let op = F.vectorised, inner >= 16, aInner == 0 || aInner == 1, bInner == 0 || bInner == 1 {
+            S._binaryArrayKernel(op, a + aBase, aInner, b + bBase, bInner, o, inner)
+        } else if aInner == 1 && bInner == 1 {
             for j in 0..<inner { o[j] = F.apply(a[aBase + j], b[bBase + j]) }
         } else if aInner == 1 && bInner == 0 {
             let s = b[bBase]

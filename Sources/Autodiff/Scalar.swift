@@ -27,6 +27,9 @@ where RawSignificand: FixedWidthInteger {
     static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Self>, _ aStrides: [Int],
                               _ b: UnsafePointer<Self>, _ bStrides: [Int],
                               _ out: UnsafeMutablePointer<Self>, _ shape: [Int])
+    /// out[i] = a[i·aStep] op b[i·bStep], steps 0 or 1 (CKernels' dg_binary_*).
+    static func _binaryArrayKernel(_ op: dg_binary_op, _ a: UnsafePointer<Self>, _ aStep: Int, _ b: UnsafePointer<Self>, _ bStep: Int,
+                                   _ out: UnsafeMutablePointer<Self>, _ count: Int)
     static func _stridedCopyKernel(_ x: UnsafePointer<Self>, _ strides: [Int], _ out: UnsafeMutablePointer<Self>, _ shape: [Int])
     static func _reduceKernel(_ op: ReduceOp, _ x: UnsafePointer<Self>, outer: Int, length: Int, inner: Int,
                               _ y: UnsafeMutablePointer<Self>)
@@ -76,6 +79,10 @@ extension Float: TensorScalar {
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
         binaryEntry(op, a, aStrides, b, bStrides, out, shape)
+    }
+    public static func _binaryArrayKernel(_ op: dg_binary_op, _ a: UnsafePointer<Float>, _ aStep: Int, _ b: UnsafePointer<Float>, _ bStep: Int,
+                                          _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+        dg_binary_f32(op, a, aStep, b, bStep, out, count)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Float>, _ strides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int]) {
         stridedCopyKernel(x, strides, out, shape)
@@ -147,6 +154,10 @@ extension Double: TensorScalar {
     public static func _binaryKernel(_ op: BinaryOp, _ a: UnsafePointer<Double>, _ aStrides: [Int], _ b: UnsafePointer<Double>,
                                      _ bStrides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
         binaryEntry(op, a, aStrides, b, bStrides, out, shape)
+    }
+    public static func _binaryArrayKernel(_ op: dg_binary_op, _ a: UnsafePointer<Double>, _ aStep: Int, _ b: UnsafePointer<Double>, _ bStep: Int,
+                                          _ out: UnsafeMutablePointer<Double>, _ count: Int) {
+        dg_binary_f64(op, a, aStep, b, bStep, out, count)
     }
     public static func _stridedCopyKernel(_ x: UnsafePointer<Double>, _ strides: [Int], _ out: UnsafeMutablePointer<Double>, _ shape: [Int]) {
         stridedCopyKernel(x, strides, out, shape)

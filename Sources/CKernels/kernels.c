@@ -279,6 +279,50 @@ VECTOR_PATH(d256, double, 4, long long, "avx2,fma", Sleef_expd4_u10avx2, Sleef_l
             Sleef_log1pd4_u10avx2, Sleef_tanhd4_u10avx2, _mm256_sqrt_pd)
 
 
+// Elementwise arithmetic, out[i] = a[i·aStep] op b[i·bStep] with steps 0 (a broadcast scalar) or 1: one
+// IEEE operation per element, so every path gives the same bits.
+#define BINARY_LOOP(SUF, W, OP)                                                                         \
+    do {                                                                                                \
+        long i = 0;                                                                                     \
+        if (as && bs) {                                                                                 \
+            for (; i + W <= n; i += W) store_##SUF(out + i, load_##SUF(a + i) OP load_##SUF(b + i));     \
+            for (; i < n; i++) out[i] = a[i] OP b[i];                                                   \
+        } else if (as) {                                                                                \
+            V_##SUF s = splat_##SUF(b[0]);                                                              \
+            for (; i + W <= n; i += W) store_##SUF(out + i, load_##SUF(a + i) OP s);                     \
+            for (; i < n; i++) out[i] = a[i] OP b[0];                                                   \
+        } else if (bs) {                                                                                \
+            V_##SUF s = splat_##SUF(a[0]);                                                              \
+            for (; i + W <= n; i += W) store_##SUF(out + i, s OP load_##SUF(b + i));                     \
+            for (; i < n; i++) out[i] = a[0] OP b[i];                                                   \
+        } else {                                                                                        \
+            for (; i < n; i++) out[i] = a[0] OP b[0];                                                   \
+        }                                                                                               \
+    } while (0)
+#define BINARY_PATH(SUF, T, W, TARGET)                                                                  \
+    __attribute__((target(TARGET))) static void binary_##SUF(dg_binary_op op, const T *a, long as,      \
+                                                             const T *b, long bs, T *out, long n) {     \
+        switch (op) {                                                                                   \
+        case DG_ADD: BINARY_LOOP(SUF, W, +); return;                                                    \
+        case DG_SUB: BINARY_LOOP(SUF, W, -); return;                                                    \
+        case DG_MUL: BINARY_LOOP(SUF, W, *); return;                                                    \
+        case DG_DIV: BINARY_LOOP(SUF, W, /); return;                                                    \
+        }                                                                                               \
+    }
+BINARY_PATH(f512, float, 16, "avx512f")
+BINARY_PATH(d512, double, 8, "avx512f")
+BINARY_PATH(f256, float, 8, "avx2,fma")
+BINARY_PATH(d256, double, 4, "avx2,fma")
+#define BINARY_SCALAR(T)                                                                                \
+    static void binary_scalar_##T(dg_binary_op op, const T *a, long as, const T *b, long bs, T *out, long n) { \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T x = a[i * as], y = b[i * bs];                                                             \
+            out[i] = op == DG_ADD ? x + y : op == DG_SUB ? x - y : op == DG_MUL ? x * y : x / y;        \
+        }                                                                                               \
+    }
+BINARY_SCALAR(float)
+BINARY_SCALAR(double)
+
 // MARK: - Entry points
 
 #define DISPATCH_RESULT(F512, F256, FSCALAR, ...)                                                       \
@@ -300,6 +344,12 @@ void dg_unary_f32(dg_unary_op op, const float *x, float *y, long n) {
 }
 void dg_unary_f64(dg_unary_op op, const double *x, double *y, long n) {
     DISPATCH(unary_d512, unary_d256, unary_scalar_double, op, x, y, n)
+}
+void dg_binary_f32(dg_binary_op op, const float *a, long aStep, const float *b, long bStep, float *out, long n) {
+    DISPATCH(binary_f512, binary_f256, binary_scalar_float, op, a, aStep, b, bStep, out, n)
+}
+void dg_binary_f64(dg_binary_op op, const double *a, long aStep, const double *b, long bStep, double *out, long n) {
+    DISPATCH(binary_d512, binary_d256, binary_scalar_double, op, a, aStep, b, bStep, out, n)
 }
 void dg_bernoulli_nll_f32(const float *l, const float *t, float *out, long rows, long cols) {
     DISPATCH(bernoulli_nll_f512, bernoulli_nll_f256, bernoulli_nll_scalar_float, l, t, out, rows, cols)

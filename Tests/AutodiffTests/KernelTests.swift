@@ -271,8 +271,9 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual((t / 4 - 1).scalars, (0..<7).map { S($0) / 4 - 1 })
     }
 
-    func testBinaryDouble() { checkBinary(Double.self) }
-    func testBinaryFloat() { checkBinary(Float.self) }
+    // + − × ÷ go through CKernels' vector paths (exact: the same bits as the scalar reference on each).
+    func testBinaryDouble() { onEveryKernelPath { _ in checkBinary(Double.self) } }
+    func testBinaryFloat() { onEveryKernelPath { _ in checkBinary(Float.self) } }
 
     func testSelect() {
         let mask = Tensor<Double>(shape: [2, 3], scalars: [1, 0, 1, 0, 0, 1])

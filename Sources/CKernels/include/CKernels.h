@@ -30,6 +30,18 @@ typedef enum {
 void dg_unary_f32(dg_unary_op op, const float *x, float *y, long n);
 void dg_unary_f64(dg_unary_op op, const double *x, double *y, long n);
 
+/// Elementwise arithmetic: out[i] = a[i·aStep] op b[i·bStep] for i < n, each step 0 (a scalar, broadcast)
+/// or 1. One IEEE operation per element, so every path gives the same bits. out may be a or b.
+typedef enum {
+    DG_ADD = 0,
+    DG_SUB = 1,
+    DG_MUL = 2,
+    DG_DIV = 3,
+} dg_binary_op;
+
+void dg_binary_f32(dg_binary_op op, const float *a, long aStep, const float *b, long bStep, float *out, long n);
+void dg_binary_f64(dg_binary_op op, const double *a, long aStep, const double *b, long bStep, double *out, long n);
+
 /// Per row r of a [rows, cols] pair: out[r] = Σ_j softplus(l[r,j]) − t[r,j]·l[r,j]
 /// (−log Bernoulli(t | σ(l)) summed over the row).
 void dg_bernoulli_nll_f32(const float *logits, const float *targets, float *out, long rows, long cols);
