@@ -210,9 +210,11 @@ public func matmul<S>(_ a: Variable<S>, _ b: Variable<S>, transposeA: Bool = fal
 }
 
 /// x·W + b (x [B, in], W [in, out], b [out]) with the bias added inside the gemm. Backward: the same
-/// gemms as `matmul` plus the bias gradient Σ_rows g, all in differentiable ops.
+/// gemms as `matmul` plus the bias gradient Σ_rows g, all in differentiable ops. A constant x that is
+/// mostly zeros (data, one-hot codes) takes the sparse path instead (`SparseRows`).
 public func affine<S>(_ x: Variable<S>, _ weight: Variable<S>, _ bias: Variable<S>) -> Variable<S> {
-    Variable.record(Tensor.affine(x.value, weight.value, bias.value), [x, weight, bias]) { g, node, needed in
+    if !x.requiresGradient, let sparse = SparseRows.ifSparse(x.value) { return affine(sparse, weight, bias) }
+    return Variable.record(Tensor.affine(x.value, weight.value, bias.value), [x, weight, bias]) { g, node, needed in
         let (x, w) = (node.inputs[0], node.inputs[1])
         return [needed[0] ? matmul(g, w, transposeB: true) : nil,
                 needed[1] ? matmul(x, g, transposeA: true) : nil,

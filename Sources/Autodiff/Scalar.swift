@@ -53,6 +53,17 @@ where RawSignificand: FixedWidthInteger {
     static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Self>, _ targets: UnsafePointer<Self>,
                                                    _ upstream: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>,
                                                    rows: Int, columns: Int)
+    /// CKernels' sparse-rows kernels (see `SparseRows`): the count of nonzeros, the rows of a dense
+    /// matrix, the transpose, and out[rows, :] += sparse · dense for the rows `rows`.
+    static func _countNonzeroKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Int
+    static func _sparseRowsFromDenseKernel(_ x: UnsafePointer<Self>, rows: Int, columns: Int, start: UnsafeMutablePointer<Int>,
+                                           index: UnsafeMutablePointer<Int32>, value: UnsafeMutablePointer<Self>)
+    static func _sparseTransposeKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Self>,
+                                       rows: Int, columns: Int, tStart: UnsafeMutablePointer<Int>,
+                                       tIndex: UnsafeMutablePointer<Int32>, tValue: UnsafeMutablePointer<Self>)
+    static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Self>,
+                                            rows: Range<Int>, dense: UnsafePointer<Self>, denseRows: Int, columns: Int,
+                                            out: UnsafeMutablePointer<Self>)
 }
 
 extension Float: TensorScalar {
@@ -128,6 +139,21 @@ extension Float: TensorScalar {
             dg_bernoulli_nll_backward_f32(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
         }
     }
+    public static func _countNonzeroKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Int { dg_count_nonzero_f32(x, count) }
+    public static func _sparseRowsFromDenseKernel(_ x: UnsafePointer<Float>, rows: Int, columns: Int, start: UnsafeMutablePointer<Int>,
+                                                  index: UnsafeMutablePointer<Int32>, value: UnsafeMutablePointer<Float>) {
+        dg_sparse_rows_from_dense_f32(x, rows, columns, start, index, value)
+    }
+    public static func _sparseTransposeKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Float>,
+                                              rows: Int, columns: Int, tStart: UnsafeMutablePointer<Int>,
+                                              tIndex: UnsafeMutablePointer<Int32>, tValue: UnsafeMutablePointer<Float>) {
+        dg_sparse_transpose_f32(start, index, value, rows, columns, tStart, tIndex, tValue)
+    }
+    public static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Float>,
+                                                   rows: Range<Int>, dense: UnsafePointer<Float>, denseRows: Int, columns: Int,
+                                                   out: UnsafeMutablePointer<Float>) {
+        dg_sparse_rows_times_dense_f32(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out)
+    }
 }
 
 extension Double: TensorScalar {
@@ -202,5 +228,20 @@ extension Double: TensorScalar {
         rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_backward_f64(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
         }
+    }
+    public static func _countNonzeroKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Int { dg_count_nonzero_f64(x, count) }
+    public static func _sparseRowsFromDenseKernel(_ x: UnsafePointer<Double>, rows: Int, columns: Int, start: UnsafeMutablePointer<Int>,
+                                                  index: UnsafeMutablePointer<Int32>, value: UnsafeMutablePointer<Double>) {
+        dg_sparse_rows_from_dense_f64(x, rows, columns, start, index, value)
+    }
+    public static func _sparseTransposeKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Double>,
+                                              rows: Int, columns: Int, tStart: UnsafeMutablePointer<Int>,
+                                              tIndex: UnsafeMutablePointer<Int32>, tValue: UnsafeMutablePointer<Double>) {
+        dg_sparse_transpose_f64(start, index, value, rows, columns, tStart, tIndex, tValue)
+    }
+    public static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Double>,
+                                                   rows: Range<Int>, dense: UnsafePointer<Double>, denseRows: Int, columns: Int,
+                                                   out: UnsafeMutablePointer<Double>) {
+        dg_sparse_rows_times_dense_f64(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out)
     }
 }

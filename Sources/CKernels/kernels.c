@@ -551,3 +551,135 @@ static int cgm_isa_level(void) {
     }
 CGM_ENTRY(float, f32, f512, f256, fscalar)
 CGM_ENTRY(double, f64, d512, d256, dscalar)
+
+// MARK: - Sparse rows times a dense matrix (see CKernels.h)
+
+// Column slabs of 4 vectors outermost. Each slab of `dense` ([denseRows, 4W]) is first copied to a
+// contiguous buffer: read in place, its rows sit a power-of-two stride apart (2 KB for 512 floats) and
+// evict each other from the few cache sets they map to; packed, the slab stays in L1 (the weight
+// gradient's [100, 64]) or L2 (the first layer's [784, 64]) for all the rows. Each output element is
+// out + v₁·d₁ + v₂·d₂ + … in the nonzeros' order, one rounding per product and per sum (no contraction),
+// on every path and in every slab width.
+#define SPMM_ROWS(SUF, T, W, O, Q, P0, PE, T0, TE) /* rows at O and Q (Q may be NULL), nonzeros [P0, PE) and [T0, TE) */ \
+    do {                                                                                                \
+        V_##SUF a0 = load_##SUF(O), a1 = load_##SUF(O + W), a2 = load_##SUF(O + 2 * W), a3 = load_##SUF(O + 3 * W); \
+        long p = (P0), pe = (PE), t = (T0), te = (TE);                                                  \
+        if (Q) { /* two rows at once: eight independent sums in flight */                               \
+            V_##SUF b0 = load_##SUF(Q), b1 = load_##SUF(Q + W), b2 = load_##SUF(Q + 2 * W), b3 = load_##SUF(Q + 3 * W); \
+            for (; p < pe && t < te; p++, t++) {                                                        \
+                const T *d = packed + (long)index[p] * 4 * W, *e = packed + (long)index[t] * 4 * W;     \
+                V_##SUF v = splat_##SUF(value[p]), u = splat_##SUF(value[t]);                           \
+                a0 = a0 + v * load_##SUF(d); a1 = a1 + v * load_##SUF(d + W);                           \
+                a2 = a2 + v * load_##SUF(d + 2 * W); a3 = a3 + v * load_##SUF(d + 3 * W);               \
+                b0 = b0 + u * load_##SUF(e); b1 = b1 + u * load_##SUF(e + W);                           \
+                b2 = b2 + u * load_##SUF(e + 2 * W); b3 = b3 + u * load_##SUF(e + 3 * W);               \
+            }                                                                                           \
+            for (; t < te; t++) {                                                                       \
+                const T *e = packed + (long)index[t] * 4 * W;                                           \
+                V_##SUF u = splat_##SUF(value[t]);                                                      \
+                b0 = b0 + u * load_##SUF(e); b1 = b1 + u * load_##SUF(e + W);                           \
+                b2 = b2 + u * load_##SUF(e + 2 * W); b3 = b3 + u * load_##SUF(e + 3 * W);               \
+            }                                                                                           \
+            store_##SUF(Q, b0); store_##SUF(Q + W, b1); store_##SUF(Q + 2 * W, b2); store_##SUF(Q + 3 * W, b3); \
+        }                                                                                               \
+        for (; p < pe; p++) {                                                                           \
+            const T *d = packed + (long)index[p] * 4 * W;                                               \
+            V_##SUF v = splat_##SUF(value[p]);                                                          \
+            a0 = a0 + v * load_##SUF(d); a1 = a1 + v * load_##SUF(d + W);                               \
+            a2 = a2 + v * load_##SUF(d + 2 * W); a3 = a3 + v * load_##SUF(d + 3 * W);                   \
+        }                                                                                               \
+        store_##SUF(O, a0); store_##SUF(O + W, a1); store_##SUF(O + 2 * W, a2); store_##SUF(O + 3 * W, a3); \
+    } while (0)
+// A last slab narrower than 4W is packed with zero padding and its rows go through a 4W-wide copy, so
+// every column takes the same vector arithmetic (lanes never interact, so the padding changes no bits).
+#define SPMM_PATH(SUF, T, W, TARGET)                                                                    \
+    __attribute__((target(TARGET))) static void spmm_##SUF(const long *start, const int *index, const T *value, \
+                                                           long r0, long r1, const T *dense, long denseRows, \
+                                                           long n, T *out, T *packed) {                 \
+        T ta[4 * W], tb[4 * W];                                                                         \
+        for (long j = 0; j < n; j += 4 * W) {                                                           \
+            long width = n - j < 4 * W ? n - j : 4 * W;                                                 \
+            for (long i = 0; i < denseRows; i++) {                                                      \
+                memcpy(packed + i * 4 * W, dense + i * n + j, sizeof(T) * (size_t)width);               \
+                for (long c = width; c < 4 * W; c++) packed[i * 4 * W + c] = 0;                         \
+            }                                                                                           \
+            long r = r0;                                                                                \
+            for (; r < r1; r += 2) {                                                                    \
+                int pair = r + 1 < r1;                                                                  \
+                T *o = out + r * n + j, *q = pair ? o + n : NULL;                                       \
+                if (width < 4 * W) {                                                                    \
+                    memcpy(ta, o, sizeof(T) * (size_t)width);                                           \
+                    if (pair) memcpy(tb, q, sizeof(T) * (size_t)width);                                 \
+                    T *oa = ta, *qb = pair ? tb : NULL;                                                 \
+                    SPMM_ROWS(SUF, T, W, oa, qb, start[r], start[r + 1], pair ? start[r + 1] : 0, pair ? start[r + 2] : 0); \
+                    memcpy(o, ta, sizeof(T) * (size_t)width);                                           \
+                    if (pair) memcpy(q, tb, sizeof(T) * (size_t)width);                                 \
+                } else {                                                                                \
+                    SPMM_ROWS(SUF, T, W, o, q, start[r], start[r + 1], pair ? start[r + 1] : 0, pair ? start[r + 2] : 0); \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    }
+SPMM_PATH(f512, float, 16, "avx512f")
+SPMM_PATH(d512, double, 8, "avx512f")
+SPMM_PATH(f256, float, 8, "avx2,fma")
+SPMM_PATH(d256, double, 4, "avx2,fma")
+#define SPMM_SCALAR(T)                                                                                  \
+    static void spmm_scalar_##T(const long *start, const int *index, const T *value, long r0, long r1,  \
+                                const T *dense, long denseRows, long n, T *out, T *packed) {            \
+        (void)denseRows; (void)packed;                                                                  \
+        for (long r = r0; r < r1; r++)                                                                  \
+            for (long j = 0; j < n; j++) {                                                              \
+                T a = out[r * n + j];                                                                   \
+                for (long p = start[r]; p < start[r + 1]; p++) a = a + value[p] * dense[(long)index[p] * n + j]; \
+                out[r * n + j] = a;                                                                     \
+            }                                                                                           \
+    }
+SPMM_SCALAR(float)
+SPMM_SCALAR(double)
+
+#define SPARSE_ENTRIES(T, SUF, P512, P256)                                                              \
+    void dg_sparse_rows_times_dense_##SUF(const long *start, const int *index, const T *value, long firstRow, \
+                                          long lastRow, const T *dense, long denseRows, long n, T *out) { \
+        T *packed = malloc(sizeof(T) * (size_t)(denseRows > 0 ? denseRows : 1) * 64); /* 4 vectors of 512 bits */ \
+        if (!packed) abort();                                                                           \
+        switch (isa_level()) {                                                                          \
+        case ISA_AVX512: spmm_##P512(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); break; \
+        case ISA_AVX2: spmm_##P256(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); break; \
+        default: spmm_scalar_##T(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); \
+        }                                                                                               \
+        free(packed);                                                                                   \
+    }                                                                                                   \
+    long dg_count_nonzero_##SUF(const T *x, long n) {                                                   \
+        long count = 0;                                                                                 \
+        for (long i = 0; i < n; i++) count += x[i] != 0;                                                \
+        return count;                                                                                   \
+    }                                                                                                   \
+    void dg_sparse_rows_from_dense_##SUF(const T *x, long rows, long cols, long *start, int *index, T *value) { \
+        long p = 0;                                                                                     \
+        for (long r = 0; r < rows; r++) {                                                               \
+            start[r] = p;                                                                               \
+            for (long c = 0; c < cols; c++) { /* branchless: writes one slot past the last nonzero */   \
+                T v = x[r * cols + c];                                                                  \
+                index[p] = (int)c; value[p] = v; p += v != 0;                                           \
+            }                                                                                           \
+        }                                                                                               \
+        start[rows] = p;                                                                                \
+    }                                                                                                   \
+    void dg_sparse_transpose_##SUF(const long *start, const int *index, const T *value, long rows, long cols, \
+                                   long *tStart, int *tIndex, T *tValue) {                              \
+        for (long c = 0; c <= cols; c++) tStart[c] = 0;                                                 \
+        for (long p = 0; p < start[rows]; p++) tStart[index[p] + 1]++;                                  \
+        for (long c = 0; c < cols; c++) tStart[c + 1] += tStart[c];                                     \
+        long *next = malloc(sizeof(long) * (size_t)(cols > 0 ? cols : 1));                             \
+        if (!next) abort();                                                                             \
+        memcpy(next, tStart, sizeof(long) * (size_t)cols);                                              \
+        for (long r = 0; r < rows; r++)                                                                 \
+            for (long p = start[r]; p < start[r + 1]; p++) {                                            \
+                long q = next[index[p]]++;                                                              \
+                tIndex[q] = (int)r; tValue[q] = value[p];                                               \
+            }                                                                                           \
+        free(next);                                                                                     \
+    }
+SPARSE_ENTRIES(float, f32, f512, f256)
+SPARSE_ENTRIES(double, f64, d512, d256)

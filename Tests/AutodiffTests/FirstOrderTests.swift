@@ -35,6 +35,7 @@ final class FirstOrderTests: XCTestCase {
     func testLogSumExp() { assertFirstOrder(OpCases.logSumExp) }
     func testMatmul() { assertFirstOrder(OpCases.matmul) }
     func testAffine() { assertFirstOrder(OpCases.affine) }
+    func testSparseProducts() { assertFirstOrder(OpCases.sparse) }
     func testSoftmaxMixture() { assertFirstOrder(OpCases.softmaxMixture) }
     func testSigmoidCrossEntropy() { assertFirstOrder(OpCases.sigmoidCrossEntropy) }
     func testSigmoidCrossEntropyGradient() { assertFirstOrder(OpCases.sigmoidCrossEntropyGradient) }

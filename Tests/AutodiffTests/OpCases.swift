@@ -165,6 +165,28 @@ enum OpCases {
          }]
     }
 
+    /// A constant [4, 9] input with 8 nonzeros (22%, so `affine` takes the sparse path) and an all-zero row.
+    static let sparseInput = Tensor<Double>(shape: [4, 9], scalars: [
+        0, 0.7, 0, 0, 0, 0, -1.2, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0.4, 0, 0, 0.9, 0, 0, 0, 0, 1.1,
+        0, 0, -0.3, 0, 0, 0.8, 0, 0.5, 0,
+    ])
+    /// The sparse products (`SparseRows`): affine on a mostly-zero constant, and the product and its
+    /// transpose directly. Widths 43 (Double) cover a 4-vector slab, a single vector and a scalar tail on
+    /// the AVX-512 and AVX2 paths.
+    static var sparse: [OpCase] {
+        [OpCase("sparse affine² [4,9]·[9,43]+[43]", [([9, 43], plain), ([43], plain)], second: .nonzero) {
+            Autodiff.affine(Variable(sparseInput), $0[0], $0[1]).square()
+         },
+         OpCase("sparse matmul² [4,9]·[9,3]", [([9, 3], plain)], second: .nonzero) {
+            Autodiff.matmul(SparseRows(sparseInput), $0[0]).square()
+         },
+         OpCase("sparseᵀ matmul² [9,4]·[4,43]", [([4, 43], plain)], second: .nonzero) {
+            Autodiff.matmul(SparseRows(sparseInput).transposed, $0[0]).square()
+         }]
+    }
+
     /// Grey-level targets in [0, 1], as the ReinMax protocol trains on; 17 columns leave a SIMD tail.
     static let targets3x17 = Tensor<Double>(shape: [3, 17], scalars: (0..<51).map { Double(($0 * 37) % 11) / 10 })
     static let targets2x3x4 = Tensor<Double>(shape: [2, 3, 4], scalars: (0..<24).map { Double(($0 * 5) % 7) / 6 })

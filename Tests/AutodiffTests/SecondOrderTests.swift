@@ -36,6 +36,7 @@ final class SecondOrderTests: XCTestCase {
     func testLogSumExp() { assertSecondOrder(OpCases.logSumExp) }
     func testMatmul() { assertSecondOrder(OpCases.matmul) }
     func testAffine() { assertSecondOrder(OpCases.affine) }
+    func testSparseProducts() { assertSecondOrder(OpCases.sparse) }
     // softmaxMixture has no finite-difference second-order check: its value (and so its first derivative)
     // does not move with x — the shift z − x is detached — so numeric second differences are 0 while the
     // autodiff answer is the curvature of softmax at the shifted points, as for the unfused graph.

@@ -94,6 +94,30 @@ void dg_cond_gumbel_mixture_backward_f32(const float *y, const float *g, long cl
 void dg_cond_gumbel_mixture_backward_f64(const double *y, const double *g, long classes, long stride, const double *weights,
                                          double temperature, double *out, long firstRow, long lastRow);
 
+/// A matrix stored by its nonzeros, row by row (compressed sparse rows): row r's nonzeros are
+/// value[p] in column index[p] for start[r] ≤ p < start[r + 1].
+/// out[r, :] += Σ_p value[p]·dense[index[p], :] for rows [firstRow, lastRow), dense [denseRows, n] and out [rows, n]
+/// row-major: a sparse-times-dense product accumulated onto out. Each element is summed in the nonzeros'
+/// order with one rounding per product and per sum, so every path and every split of the rows gives the
+/// same bits.
+void dg_sparse_rows_times_dense_f32(const long *start, const int *index, const float *value, long firstRow, long lastRow,
+                                    const float *dense, long denseRows, long n, float *out);
+void dg_sparse_rows_times_dense_f64(const long *start, const int *index, const double *value, long firstRow, long lastRow,
+                                    const double *dense, long denseRows, long n, double *out);
+/// The number of nonzero entries of x[0..<n] (NaN counts as nonzero).
+long dg_count_nonzero_f32(const float *x, long n);
+long dg_count_nonzero_f64(const double *x, long n);
+/// The sparse rows of a dense row-major [rows, cols] matrix: start has rows + 1 entries, index and value
+/// room for its nonzeros (dg_count_nonzero) plus one (scratch), in row-major order.
+void dg_sparse_rows_from_dense_f32(const float *x, long rows, long cols, long *start, int *index, float *value);
+void dg_sparse_rows_from_dense_f64(const double *x, long rows, long cols, long *start, int *index, double *value);
+/// The transpose [cols, rows] of a sparse-rows matrix [rows, cols], again by rows (each row's nonzeros in
+/// ascending column order): tStart has cols + 1 entries.
+void dg_sparse_transpose_f32(const long *start, const int *index, const float *value, long rows, long cols,
+                             long *tStart, int *tIndex, float *tValue);
+void dg_sparse_transpose_f64(const long *start, const int *index, const double *value, long rows, long cols,
+                             long *tStart, int *tIndex, double *tValue);
+
 /// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".
 const char *dg_kernel_isa(void);
 /// Makes every kernel take the named path ("avx512f", "avx2", "scalar") from now on, so tests can
