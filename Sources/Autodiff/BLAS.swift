@@ -35,11 +35,10 @@ func blasGemm(
 /// than linked (the package must also build and run against Debian's plain libblas-dev).
 public enum BLASInfo {
     public static var description: String {
-        if let core = openBLASCoreName {
-            return "OpenBLAS (core \(core), \(openBLASThreads ?? 1) threads)"
-        }
-        if let version = blisVersion { return "BLIS \(version)" }
-        return "reference BLAS"
+        let split = Parallel.threads > 1 ? ", single-threaded calls on column slices over \(Parallel.threads) threads" : ""
+        if let core = openBLASCoreName { return "OpenBLAS (core \(core)\(split))" }
+        if let version = blisVersion { return "BLIS \(version)\(split.isEmpty ? "" : " (\(split.dropFirst(2)))")" }
+        return "reference BLAS\(split.isEmpty ? "" : " (\(split.dropFirst(2)))")"
     }
 
     /// BLIS's version string when libblas.so is BLIS (Debian's libblis via alternatives), else nil.
@@ -63,13 +62,14 @@ public enum BLASInfo {
         return Int(unsafeBitCast(symbol, to: Fn.self)())
     }
 
-    /// Sets the run's thread count: BLAS's (OpenBLAS; other libraries ignore it) and that of the
-    /// elementwise kernels and optimizer (`Parallel.threads`). Results are reproducible for a fixed count.
-    /// (Splitting each gemm into single-threaded calls of our own instead was measured slower on 4x24:
-    /// 2.18 ms of gemm per 2-thread step against OpenBLAS's 1.71 ms.)
+    /// Sets the run's thread count (`Parallel.threads`): gemms are cut into column slices, one single-threaded
+    /// BLAS call per thread, on the same pool as the elementwise kernels and the optimizer, and the library's
+    /// own threads are set to 1. (With OpenBLAS's threads, its workers spin between calls and compete with
+    /// ours; on 4x24 at 2 threads the shared pool measured faster for the gemms alone as well, see
+    /// results/bench/README.md.) Results are reproducible for a fixed count.
     public static func setThreads(_ count: Int) {
         Parallel.threads = Swift.max(1, count)
-        setLibraryThreads(Swift.max(1, count))
+        setLibraryThreads(1)
     }
 
     /// The BLAS library's own thread count (OpenBLAS only; others ignore it).

@@ -1,20 +1,24 @@
-// Splitting large elementwise work across the cores a run was given. Results never depend on the
-// split: every kernel run through here computes each element (or each row) on its own, the same way
-// wherever it lands (CKernels' tails go through the vector code too), so a fixed seed gives the same
-// bits with any chunking — what keeps runs reproducible for a fixed thread count.
+// Splitting work across the cores a run was given, on one pool of threads (CKernels' dg_pool_run) that
+// every parallel piece of a step shares: gemm slices, elementwise kernels, sparse products, the optimizer.
+// Results never depend on the split: every kernel run through here computes each element (or each row)
+// on its own, the same way wherever it lands (CKernels' tails go through the vector code too), and a gemm
+// is cut into column slices at fixed places for a fixed thread count — what keeps runs reproducible for
+// a fixed thread count.
 import CKernels
-import Dispatch
 
 public enum Parallel {
-    /// Threads that kernels and optimizer updates may use; the trainer sets it to the run's
-    /// `training.threads` alongside BLAS's. 1 runs everything on the calling thread.
-    nonisolated(unsafe) public static var threads = 1
+    /// Threads the run may use (gemm slices, kernels, optimizer); the trainer sets it to `training.threads`
+    /// through `BLASInfo.setThreads`. 1 runs everything on the calling thread.
+    public static var threads: Int {
+        get { Int(dg_pool_threads()) }
+        set { dg_pool_set_threads(Int32(Swift.max(1, Swift.min(newValue, 256)))) }
+    }
 
-    /// Below this many elements per chunk the dispatch costs more than it saves (transcendental kernels).
-    public static let minimumChunk = 1 << 16
-    /// The same for cheap loops (add, multiply, relu): measured on 4x24, splitting [100, 512] tensors
-    /// made the elementwise part of a 2-thread step slower (0.33 -> 0.40 ms).
-    public static let minimumCheapChunk = 1 << 17
+    /// Below this many elements per chunk the hand-off costs more than it saves (transcendental kernels).
+    /// Measured on 4x24 with the spinning pool (`vae-train bench --threads 2`).
+    public static let minimumChunk = 1 << 13
+    /// The same for cheap loops (add, multiply, relu).
+    public static let minimumCheapChunk = 1 << 14
 
     /// Calls `body` on disjoint ranges covering 0..<count, concurrently when there is enough work
     /// (each range at least `minimum` long) and more than one thread.
@@ -22,11 +26,7 @@ public enum Parallel {
     public static func forEachChunk(_ count: Int, minimum: Int = minimumChunk, _ body: (Range<Int>) -> Void) {
         let chunks = Swift.min(threads, count / Swift.max(minimum, 1))
         if chunks <= 1 { body(0..<count); return }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
-                body((i * count / chunks)..<((i + 1) * count / chunks))
-            }
-        }
+        run(tasks: chunks) { i in body((i * count / chunks)..<((i + 1) * count / chunks)) }
     }
 
     /// `forEachChunk` for bodies that report success: true if every chunk returned true.
@@ -36,18 +36,30 @@ public enum Parallel {
         if chunks <= 1 { return body(0..<count) }
         let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: chunks)
         defer { results.deallocate() }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
-                results[i] = body((i * count / chunks)..<((i + 1) * count / chunks))
-            }
-        }
+        run(tasks: chunks) { i in results[i] = body((i * count / chunks)..<((i + 1) * count / chunks)) }
         return results.allSatisfy { $0 }
     }
+
+    /// Products with fewer multiply-adds (m·n·k) than this run as one BLAS call.
+    public static let minimumGemm = 1 << 18
 
     /// `forEachChunk` over rows of `width` elements each: a chunk is a range of whole rows.
     @inline(__always)
     public static func forEachRowChunk(rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
         forEachChunk(rows, minimum: Swift.max(1, minimumChunk / Swift.max(width, 1)), body)
+    }
+
+    /// Runs task(0..<tasks) on the pool and returns when all are done (tasks beyond the thread count
+    /// queue on the threads round-robin).
+    public static func run(tasks: Int, _ task: (Int) -> Void) {
+        withoutActuallyEscaping(task) { task in
+            var job = task
+            withUnsafeMutablePointer(to: &job) { pointer in
+                dg_pool_run(tasks, { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, pointer)
+            }
+        }
     }
 }
 

@@ -290,8 +290,8 @@ extension Tensor {
             if m == 0 || n == 0 || k == 0 { return }
             x.withUnsafePointer { xp in
                 weight.withUnsafePointer { wp in
-                    S._gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
-                            a: xp, lda: k, b: wp, ldb: n, beta: 1, c: o, ldc: n)
+                    splitGemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
+                              a: xp, lda: k, b: wp, ldb: n, beta: 1, c: o, ldc: n)
                 }
             }
         } }
@@ -313,8 +313,8 @@ extension Tensor {
         Profile.measure(.gemm) { a.withUnsafePointer { ap in
             b.withUnsafePointer { bp in
                 out.withUnsafeMutablePointer { cp in
-                    S._gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                            a: ap, lda: a.shape[1], b: bp, ldb: b.shape[1], beta: 0, c: cp, ldc: n)
+                    splitGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                              a: ap, lda: a.shape[1], b: bp, ldb: b.shape[1], beta: 0, c: cp, ldc: n)
                 }
             }
         } }
@@ -322,3 +322,26 @@ extension Tensor {
     }
 }
 
+
+/// `C = op(A)·op(B) + beta·C` with single-threaded BLAS calls on column slices of C, one per thread of the
+/// run's pool (the BLAS library itself runs single-threaded: its own thread pool would spin between calls
+/// against ours). Slices start at multiples of 16 columns and depend only on n and the thread count, so a
+/// fixed thread count gives the same bits every time. Small products run as one call.
+@inline(__always)
+func splitGemm<S: TensorScalar>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+                                beta: S, c: UnsafeMutablePointer<S>, ldc: Int) {
+    let slices = Swift.min(Parallel.threads, n / 16)
+    if slices <= 1 || m * n * k < Parallel.minimumGemm {
+        S._gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    let blocks = (n + 15) / 16
+    Parallel.run(tasks: slices) { i in
+        let n0 = Swift.min(n, i * blocks / slices * 16), n1 = Swift.min(n, (i + 1) * blocks / slices * 16)
+        if n1 <= n0 { return }
+        S._gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n1 - n0, k: k, alpha: 1,
+                a: a, lda: lda, b: transposeB ? b + n0 * ldb : b + n0, ldb: ldb, beta: beta, c: c + n0, ldc: ldc)
+    }
+}

@@ -599,10 +599,18 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
         T ta[4 * W], tb[4 * W];                                                                         \
         for (long j = 0; j < n; j += 4 * W) {                                                           \
             long width = n - j < 4 * W ? n - j : 4 * W;                                                 \
-            for (long i = 0; i < denseRows; i++) {                                                      \
-                memcpy(packed + i * 4 * W, dense + i * n + j, sizeof(T) * (size_t)width);               \
-                for (long c = width; c < 4 * W; c++) packed[i * 4 * W + c] = 0;                         \
-            }                                                                                           \
+            if (width == 4 * W)                                                                         \
+                for (long i = 0; i < denseRows; i++) {                                                  \
+                    const T *src = dense + i * n + j;                                                   \
+                    T *dst = packed + i * 4 * W;                                                        \
+                    store_##SUF(dst, load_##SUF(src)); store_##SUF(dst + W, load_##SUF(src + W));       \
+                    store_##SUF(dst + 2 * W, load_##SUF(src + 2 * W)); store_##SUF(dst + 3 * W, load_##SUF(src + 3 * W)); \
+                }                                                                                       \
+            else                                                                                        \
+                for (long i = 0; i < denseRows; i++) {                                                  \
+                    memcpy(packed + i * 4 * W, dense + i * n + j, sizeof(T) * (size_t)width);           \
+                    for (long c = width; c < 4 * W; c++) packed[i * 4 * W + c] = 0;                     \
+                }                                                                                       \
             long r = r0;                                                                                \
             for (; r < r1; r += 2) {                                                                    \
                 int pair = r + 1 < r1;                                                                  \

@@ -5,8 +5,12 @@ import XCTest
 final class MatmulTests: XCTestCase {
     /// (m, k, n) shapes: degenerate, odd, and past typical gemm blocking sizes.
     let shapes = [(1, 1, 1), (3, 5, 2), (7, 1, 9), (17, 33, 5), (64, 65, 3)]
+    /// Shapes large enough to be cut into column slices across threads (`splitGemm`), one with a ragged
+    /// last slice (70 = 32 + 38 columns at two threads, 23 + 23 + 24 rounded to 16s at three).
+    let splitShapes = [(50, 130, 70), (100, 64, 48), (33, 200, 100)]
 
-    func check<S: TensorScalar>(_: S.Type, file: StaticString = #filePath, line: UInt = #line) {
+    func check<S: TensorScalar>(_: S.Type, shapes: [(Int, Int, Int)]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+        let shapes = shapes ?? self.shapes
         let unitRoundoff = Double(S.ulpOfOne) / 2
         for (m, k, n) in shapes {
             for transposeA in [false, true] {
@@ -43,6 +47,23 @@ final class MatmulTests: XCTestCase {
 
     func testMatmulDouble() { check(Double.self) }
     func testMatmulFloat() { check(Float.self) }
+
+    /// With several threads each product is cut into column slices, one BLAS call each (all four
+    /// transpose cases address their slices differently); the result must still be the product, and the
+    /// same bits every time for a fixed thread count.
+    func testMatmulSplitAcrossThreads() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for threads in [2, 3] {
+            Parallel.threads = threads
+            check(Double.self, shapes: splitShapes)
+            check(Float.self, shapes: splitShapes)
+            let a = Tensor<Float>(shape: [100, 300], scalars: randomScalars(30_000, -1, 1, seed: 1).map { Float($0) })
+            let b = Tensor<Float>(shape: [200, 300], scalars: randomScalars(60_000, -1, 1, seed: 2).map { Float($0) })
+            let first = Tensor.matmul(a, b, transposeB: true), second = Tensor.matmul(a, b, transposeB: true)
+            XCTAssertEqual(first, second, "\(threads) threads: same bits run to run")
+        }
+    }
 
     func testHandCaseAndEmptyInnerDimension() {
         let a = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])

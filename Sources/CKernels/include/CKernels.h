@@ -118,6 +118,17 @@ void dg_sparse_transpose_f32(const long *start, const int *index, const float *v
 void dg_sparse_transpose_f64(const long *start, const int *index, const double *value, long rows, long cols,
                              long *tStart, int *tIndex, double *tValue);
 
+/// The run's threads (pool.c): `dg_pool_run` calls fn(context, t) for every t in [0, tasks), task t on
+/// thread t mod P with P = min(tasks, threads), the caller being thread 0, and returns when all are done.
+/// Workers spin for about a millisecond between jobs, then sleep. A call made while another job runs
+/// (from a task, or from a second thread) runs its tasks in order on the caller, so results never depend
+/// on who ran a task as long as each task's result does not.
+typedef void (*dg_pool_task)(void *context, long task);
+void dg_pool_run(long tasks, dg_pool_task fn, void *context);
+/// Threads a job may use, the caller included (starts workers as needed; 1 runs everything inline).
+void dg_pool_set_threads(int threads);
+int dg_pool_threads(void);
+
 /// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".
 const char *dg_kernel_isa(void);
 /// Makes every kernel take the named path ("avx512f", "avx2", "scalar") from now on, so tests can
