@@ -325,11 +325,10 @@ func reduceKernel<S: TensorScalar>(_ op: ReduceOp, _ x: UnsafePointer<S>, outer:
                 while i < length { s0 += block[i]; i += 1 }
                 result[0] = (s0 + s1) + (s2 + s3)
             } else {
+                // Row by row through the vectorised add (the bias gradients' column sums): the same
+                // sums, element by element in row order, as the plain loop.
                 for j in 0..<inner { result[j] = 0 }
-                for i in 0..<length {
-                    let row = block + i * inner
-                    for j in 0..<inner { result[j] += row[j] }
-                }
+                for i in 0..<length { S._binaryArrayKernel(DG_ADD, result, 1, block + i * inner, 1, result, inner) }
             }
         case .max, .min:
             let isMax = op == .max

@@ -63,7 +63,7 @@ where RawSignificand: FixedWidthInteger {
                                        tIndex: UnsafeMutablePointer<Int32>, tValue: UnsafeMutablePointer<Self>)
     static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Self>,
                                             rows: Range<Int>, dense: UnsafePointer<Self>, denseRows: Int, columns: Int,
-                                            out: UnsafeMutablePointer<Self>)
+                                            out: UnsafeMutablePointer<Self>, accumulate: Bool)
 }
 
 extension Float: TensorScalar {
@@ -151,8 +151,8 @@ extension Float: TensorScalar {
     }
     public static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Float>,
                                                    rows: Range<Int>, dense: UnsafePointer<Float>, denseRows: Int, columns: Int,
-                                                   out: UnsafeMutablePointer<Float>) {
-        dg_sparse_rows_times_dense_f32(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out)
+                                                   out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        dg_sparse_rows_times_dense_f32(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out, accumulate ? 1 : 0)
     }
 }
 
@@ -241,7 +241,7 @@ extension Double: TensorScalar {
     }
     public static func _sparseRowsTimesDenseKernel(start: UnsafePointer<Int>, index: UnsafePointer<Int32>, value: UnsafePointer<Double>,
                                                    rows: Range<Int>, dense: UnsafePointer<Double>, denseRows: Int, columns: Int,
-                                                   out: UnsafeMutablePointer<Double>) {
-        dg_sparse_rows_times_dense_f64(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out)
+                                                   out: UnsafeMutablePointer<Double>, accumulate: Bool) {
+        dg_sparse_rows_times_dense_f64(start, index, value, rows.lowerBound, rows.upperBound, dense, denseRows, columns, out, accumulate ? 1 : 0)
     }
 }

@@ -91,9 +91,10 @@ public final class SparseRows<S: TensorScalar>: @unchecked Sendable {
     public func times(_ b: Tensor<S>, onto: Tensor<S>? = nil) -> Tensor<S> {
         precondition(b.rank == 2 && b.shape[0] == columns, "sparse product: \(shape) · \(b.shape)")
         let n = b.shape[1]
-        var out = onto ?? Tensor(zeros: [rows, n])
+        var out = onto ?? Tensor(uninitializedShape: [rows, n])  // written, not accumulated, when nil
         precondition(out.shape == [rows, n], "sparse product: accumulator \(out.shape), expected \([rows, n])")
         if rows == 0 || n == 0 { return out }
+        // (Every row is written, also rows without nonzeros: the kernel starts each from zero.)
         let perRow = Swift.max(1, nonzeros / Swift.max(rows, 1) * n)
         Profile.measure(.gemm) {
             b.withUnsafePointer { bp in
@@ -101,7 +102,8 @@ public final class SparseRows<S: TensorScalar>: @unchecked Sendable {
                     let (start, index, value) = (self.start, self.index, self.value)
                     Parallel.forEachChunk(rows, minimum: Swift.max(1, Parallel.minimumCheapChunk / perRow)) { r in
                         S._sparseRowsTimesDenseKernel(start: start, index: index, value: value, rows: r,
-                                                      dense: bp, denseRows: columns, columns: n, out: op)
+                                                      dense: bp, denseRows: columns, columns: n, out: op,
+                                                      accumulate: onto != nil)
                     }
                 }
             }

@@ -562,10 +562,13 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
 // on every path and in every slab width.
 #define SPMM_ROWS(SUF, T, W, O, Q, P0, PE, T0, TE) /* rows at O and Q (Q may be NULL), nonzeros [P0, PE) and [T0, TE) */ \
     do {                                                                                                \
-        V_##SUF a0 = load_##SUF(O), a1 = load_##SUF(O + W), a2 = load_##SUF(O + 2 * W), a3 = load_##SUF(O + 3 * W); \
+        const V_##SUF zero_ = splat_##SUF(0);                                                           \
+        V_##SUF a0 = acc ? load_##SUF(O) : zero_, a1 = acc ? load_##SUF(O + W) : zero_;                 \
+        V_##SUF a2 = acc ? load_##SUF(O + 2 * W) : zero_, a3 = acc ? load_##SUF(O + 3 * W) : zero_;     \
         long p = (P0), pe = (PE), t = (T0), te = (TE);                                                  \
         if (Q) { /* two rows at once: eight independent sums in flight */                               \
-            V_##SUF b0 = load_##SUF(Q), b1 = load_##SUF(Q + W), b2 = load_##SUF(Q + 2 * W), b3 = load_##SUF(Q + 3 * W); \
+            V_##SUF b0 = acc ? load_##SUF(Q) : zero_, b1 = acc ? load_##SUF(Q + W) : zero_;             \
+            V_##SUF b2 = acc ? load_##SUF(Q + 2 * W) : zero_, b3 = acc ? load_##SUF(Q + 3 * W) : zero_; \
             for (; p < pe && t < te; p++, t++) {                                                        \
                 const T *d = packed + (long)index[p] * 4 * W, *e = packed + (long)index[t] * 4 * W;     \
                 V_##SUF v = splat_##SUF(value[p]), u = splat_##SUF(value[t]);                           \
@@ -595,7 +598,7 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
 #define SPMM_PATH(SUF, T, W, TARGET)                                                                    \
     __attribute__((target(TARGET))) static void spmm_##SUF(const long *start, const int *index, const T *value, \
                                                            long r0, long r1, const T *dense, long denseRows, \
-                                                           long n, T *out, T *packed) {                 \
+                                                           long n, T *out, int acc, T *packed) {        \
         T ta[4 * W], tb[4 * W];                                                                         \
         for (long j = 0; j < n; j += 4 * W) {                                                           \
             long width = n - j < 4 * W ? n - j : 4 * W;                                                 \
@@ -616,8 +619,8 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
                 int pair = r + 1 < r1;                                                                  \
                 T *o = out + r * n + j, *q = pair ? o + n : NULL;                                       \
                 if (width < 4 * W) {                                                                    \
-                    memcpy(ta, o, sizeof(T) * (size_t)width);                                           \
-                    if (pair) memcpy(tb, q, sizeof(T) * (size_t)width);                                 \
+                    if (acc) memcpy(ta, o, sizeof(T) * (size_t)width);                                  \
+                    if (acc && pair) memcpy(tb, q, sizeof(T) * (size_t)width);                          \
                     T *oa = ta, *qb = pair ? tb : NULL;                                                 \
                     SPMM_ROWS(SUF, T, W, oa, qb, start[r], start[r + 1], pair ? start[r + 1] : 0, pair ? start[r + 2] : 0); \
                     memcpy(o, ta, sizeof(T) * (size_t)width);                                           \
@@ -634,11 +637,11 @@ SPMM_PATH(f256, float, 8, "avx2,fma")
 SPMM_PATH(d256, double, 4, "avx2,fma")
 #define SPMM_SCALAR(T)                                                                                  \
     static void spmm_scalar_##T(const long *start, const int *index, const T *value, long r0, long r1,  \
-                                const T *dense, long denseRows, long n, T *out, T *packed) {            \
+                                const T *dense, long denseRows, long n, T *out, int acc, T *packed) {   \
         (void)denseRows; (void)packed;                                                                  \
         for (long r = r0; r < r1; r++)                                                                  \
             for (long j = 0; j < n; j++) {                                                              \
-                T a = out[r * n + j];                                                                   \
+                T a = acc ? out[r * n + j] : 0;                                                         \
                 for (long p = start[r]; p < start[r + 1]; p++) a = a + value[p] * dense[(long)index[p] * n + j]; \
                 out[r * n + j] = a;                                                                     \
             }                                                                                           \
@@ -648,13 +651,14 @@ SPMM_SCALAR(double)
 
 #define SPARSE_ENTRIES(T, SUF, P512, P256)                                                              \
     void dg_sparse_rows_times_dense_##SUF(const long *start, const int *index, const T *value, long firstRow, \
-                                          long lastRow, const T *dense, long denseRows, long n, T *out) { \
+                                          long lastRow, const T *dense, long denseRows, long n, T *out, \
+                                          int accumulate) {                                             \
         T *packed = malloc(sizeof(T) * (size_t)(denseRows > 0 ? denseRows : 1) * 64); /* 4 vectors of 512 bits */ \
         if (!packed) abort();                                                                           \
         switch (isa_level()) {                                                                          \
-        case ISA_AVX512: spmm_##P512(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); break; \
-        case ISA_AVX2: spmm_##P256(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); break; \
-        default: spmm_scalar_##T(start, index, value, firstRow, lastRow, dense, denseRows, n, out, packed); \
+        case ISA_AVX512: spmm_##P512(start, index, value, firstRow, lastRow, dense, denseRows, n, out, accumulate, packed); break; \
+        case ISA_AVX2: spmm_##P256(start, index, value, firstRow, lastRow, dense, denseRows, n, out, accumulate, packed); break; \
+        default: spmm_scalar_##T(start, index, value, firstRow, lastRow, dense, denseRows, n, out, accumulate, packed); \
         }                                                                                               \
         free(packed);                                                                                   \
     }                                                                                                   \

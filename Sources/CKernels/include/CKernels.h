@@ -96,14 +96,14 @@ void dg_cond_gumbel_mixture_backward_f64(const double *y, const double *g, long 
 
 /// A matrix stored by its nonzeros, row by row (compressed sparse rows): row r's nonzeros are
 /// value[p] in column index[p] for start[r] ≤ p < start[r + 1].
-/// out[r, :] += Σ_p value[p]·dense[index[p], :] for rows [firstRow, lastRow), dense [denseRows, n] and out [rows, n]
-/// row-major: a sparse-times-dense product accumulated onto out. Each element is summed in the nonzeros'
+/// out[r, :] = (accumulate ? out[r, :] : 0) + Σ_p value[p]·dense[index[p], :] for rows [firstRow, lastRow), dense
+/// [denseRows, n] and out [rows, n] row-major: a sparse-times-dense product, accumulated onto out or written. Each element is summed in the nonzeros'
 /// order with one rounding per product and per sum, so every path and every split of the rows gives the
 /// same bits.
 void dg_sparse_rows_times_dense_f32(const long *start, const int *index, const float *value, long firstRow, long lastRow,
-                                    const float *dense, long denseRows, long n, float *out);
+                                    const float *dense, long denseRows, long n, float *out, int accumulate);
 void dg_sparse_rows_times_dense_f64(const long *start, const int *index, const double *value, long firstRow, long lastRow,
-                                    const double *dense, long denseRows, long n, double *out);
+                                    const double *dense, long denseRows, long n, double *out, int accumulate);
 /// The number of nonzero entries of x[0..<n] (NaN counts as nonzero).
 long dg_count_nonzero_f32(const float *x, long n);
 long dg_count_nonzero_f64(const double *x, long n);
