@@ -2,16 +2,21 @@
 // op allocates its result, so buffers are never shared-and-written (no copy-on-write surprises).
 // The one mutating entry point, `withUnsafeMutablePointer`, copies first if the buffer is shared.
 
-/// Owns one heap allocation. A class so that reshapes share storage instead of copying.
+/// Owns one heap allocation. A class so that reshapes share storage instead of copying. Aligned to a
+/// cache line, so a kernel's 512-bit vectors never straddle two lines (malloc's 16-byte alignment made
+/// three of every four AVX-512 loads split ones: the sparse product ran 1.3-1.5x slower).
 public final class TensorBuffer<S>: @unchecked Sendable {
+    static var alignment: Int { 64 }
     let base: UnsafeMutablePointer<S>
     let count: Int
     init(count: Int) {
         Profile.countAllocation()
         self.count = count
-        base = .allocate(capacity: Swift.max(count, 1))
+        base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<S>.stride,
+                                                alignment: Swift.max(Self.alignment, MemoryLayout<S>.alignment))
+            .bindMemory(to: S.self, capacity: Swift.max(count, 1))
     }
-    deinit { base.deallocate() }
+    deinit { UnsafeMutableRawPointer(base).deallocate() }
 }
 
 public struct Tensor<S: TensorScalar>: @unchecked Sendable, CustomStringConvertible {

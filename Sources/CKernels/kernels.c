@@ -653,7 +653,7 @@ SPMM_SCALAR(double)
     void dg_sparse_rows_times_dense_##SUF(const long *start, const int *index, const T *value, long firstRow, \
                                           long lastRow, const T *dense, long denseRows, long n, T *out, \
                                           int accumulate) {                                             \
-        T *packed = malloc(sizeof(T) * (size_t)(denseRows > 0 ? denseRows : 1) * 64); /* 4 vectors of 512 bits */ \
+        T *packed = aligned_alloc(64, sizeof(T) * (size_t)(denseRows > 0 ? denseRows : 1) * 64); /* 4 vectors of 512 bits, whole cache lines */ \
         if (!packed) abort();                                                                           \
         switch (isa_level()) {                                                                          \
         case ISA_AVX512: spmm_##P512(start, index, value, firstRow, lastRow, dense, denseRows, n, out, accumulate, packed); break; \
