@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps per measurement.")
     var steps = 60
 
-    @Option(help: "BLAS threads.")
+    @Option(help: "Threads of the run (gemm slices, kernels, optimizer).")
     var threads = 1
 
     @Option(help: "Write the table as CSV here (`make bench` passes runs/bench.csv, which git ignores).")
