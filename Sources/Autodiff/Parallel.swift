@@ -7,12 +7,18 @@
 import CKernels
 
 public enum Parallel {
-    /// Threads the run may use (gemm slices, kernels, optimizer); the trainer sets it to `training.threads`
-    /// through `BLASInfo.setThreads`. 1 runs everything on the calling thread.
+    /// Threads the run uses (gemm slices, kernels, optimizer); the trainer sets it to `training.threads`
+    /// through `BLASInfo.setThreads`. 1 runs everything on the calling thread. It fixes how work is cut
+    /// (and so the bits of a gemm); the pool runs the pieces on at most as many threads as the process has
+    /// CPUs, which changes only the speed.
     public static var threads: Int {
-        get { Int(dg_pool_threads()) }
-        set { dg_pool_set_threads(Int32(Swift.max(1, Swift.min(newValue, 256)))) }
+        get { configured }
+        set {
+            configured = Swift.max(1, Swift.min(newValue, 256))
+            dg_pool_set_threads(Int32(configured))
+        }
     }
+    nonisolated(unsafe) private static var configured = 1
 
     /// Below this many elements per chunk the hand-off costs more than it saves (transcendental kernels).
     /// Measured on 4x24 with the spinning pool (`vae-train bench --threads 2`).

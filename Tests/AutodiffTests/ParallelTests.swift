@@ -1,7 +1,9 @@
 // The shared thread pool (Parallel / CKernels' dg_pool_run): every task runs exactly once for any thread
 // count, including right after the pool grows (a worker started during a job must still take its part),
-// for calls made from inside a task and for calls from two threads at once (which run serially).
+// for calls made from inside a task and for calls from two threads at once (which run serially); and the
+// thread count fixes the bits of a split product whether or not the pool has that many CPUs to run on.
 import Autodiff
+import CKernels
 import Dispatch
 import Synchronization
 import XCTest
@@ -57,5 +59,20 @@ final class ParallelTests: XCTestCase {
             }
         }
         XCTAssertEqual(concurrent, Array(repeating: 1, count: 800))
+    }
+
+    /// On a machine with fewer CPUs than `training.threads` the pool runs the pieces on fewer threads
+    /// (dg_pool_set_threads caps it); the pieces, and so the results, stay those of the configured count.
+    func testFewerWorkersThanThreadsGiveTheSameBits() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        let a = Tensor<Float>(shape: [100, 300], scalars: randomScalars(30_000, -1, 1, seed: 3).map { Float($0) })
+        let b = Tensor<Float>(shape: [300, 200], scalars: randomScalars(60_000, -1, 1, seed: 4).map { Float($0) })
+        Parallel.threads = 2
+        let withWorkers = Tensor.matmul(a, b)
+        dg_pool_set_threads(1)  // as on a one-CPU machine: same two slices, run one after the other
+        XCTAssertEqual(Parallel.threads, 2)
+        let inline = Tensor.matmul(a, b)
+        XCTAssertEqual(withWorkers, inline)
     }
 }

@@ -125,7 +125,9 @@ void dg_sparse_transpose_f64(const long *start, const int *index, const double *
 /// on who ran a task as long as each task's result does not.
 typedef void (*dg_pool_task)(void *context, long task);
 void dg_pool_run(long tasks, dg_pool_task fn, void *context);
-/// Threads a job may use, the caller included (starts workers as needed; 1 runs everything inline).
+/// Threads a job may use, the caller included, at most the CPUs this process may run on (starts workers
+/// as needed; 1 runs everything inline). Which thread runs a task never changes its result, so the cap
+/// changes speed only.
 void dg_pool_set_threads(int threads);
 int dg_pool_threads(void);
 
