@@ -2,21 +2,26 @@
 // op allocates its result, so buffers are never shared-and-written (no copy-on-write surprises).
 // The one mutating entry point, `withUnsafeMutablePointer`, copies first if the buffer is shared.
 
-/// Owns one heap allocation. A class so that reshapes share storage instead of copying. Aligned to a
-/// cache line, so a kernel's 512-bit vectors never straddle two lines (malloc's 16-byte alignment made
-/// three of every four AVX-512 loads split ones: the sparse product ran 1.3-1.5x slower).
+/// Owns one heap allocation. A class so that reshapes share storage instead of copying. The scalars start
+/// on a cache line, so a kernel's 512-bit vectors never straddle two lines (malloc's 16-byte alignment makes
+/// three of every four AVX-512 loads split ones). The block is a plain malloc of 64 bytes more, the start
+/// moved up to the next line: an aligned allocation (posix_memalign) cost the binary VAE's many small
+/// tensors ~3% of a REBAR step in malloc's bookkeeping.
 public final class TensorBuffer<S>: @unchecked Sendable {
     static var alignment: Int { 64 }
     let base: UnsafeMutablePointer<S>
     let count: Int
+    private let block: UnsafeMutableRawPointer
     init(count: Int) {
         Profile.countAllocation()
         self.count = count
-        base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * MemoryLayout<S>.stride,
-                                                alignment: Swift.max(Self.alignment, MemoryLayout<S>.alignment))
-            .bindMemory(to: S.self, capacity: Swift.max(count, 1))
+        let bytes = Swift.max(count, 1) * MemoryLayout<S>.stride
+        block = UnsafeMutableRawPointer.allocate(byteCount: bytes + Self.alignment, alignment: MemoryLayout<S>.alignment)
+        let address = UInt(bitPattern: block)
+        let start = block + Int((UInt(Self.alignment) - address % UInt(Self.alignment)) % UInt(Self.alignment))
+        base = start.bindMemory(to: S.self, capacity: Swift.max(count, 1))
     }
-    deinit { UnsafeMutableRawPointer(base).deallocate() }
+    deinit { block.deallocate() }
 }
 
 public struct Tensor<S: TensorScalar>: @unchecked Sendable, CustomStringConvertible {
