@@ -278,6 +278,8 @@ func stridedCopyKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ strides: [Int],
     let count = shape.reduce(1, *)
     if count == 0 { return }
     if shape.isEmpty { out[0] = x[0]; return }
+    // A scalar stretched to a shape (the backward of a sum): one fill.
+    if strides.allSatisfy({ $0 == 0 }) { out.update(repeating: x[0], count: count); return }
     let rank = shape.count
     let inner = shape[rank - 1], innerStride = strides[rank - 1]
     var index = [Int](repeating: 0, count: rank)
@@ -285,10 +287,9 @@ func stridedCopyKernel<S: TensorScalar>(_ x: UnsafePointer<S>, _ strides: [Int],
     for row in 0..<(count / inner) {
         let o = out + row * inner
         if innerStride == 1 {
-            for j in 0..<inner { o[j] = x[base + j] }
+            o.update(from: x + base, count: inner)
         } else if innerStride == 0 {
-            let s = x[base]
-            for j in 0..<inner { o[j] = s }
+            o.update(repeating: x[base], count: inner)
         } else {
             for j in 0..<inner { o[j] = x[base + j * innerStride] }
         }
