@@ -118,11 +118,11 @@ void dg_sparse_transpose_f32(const long *start, const int *index, const float *v
 void dg_sparse_transpose_f64(const long *start, const int *index, const double *value, long rows, long cols,
                              long *tStart, int *tIndex, double *tValue);
 
-/// The run's threads (pool.c): `dg_pool_run` calls fn(context, t) for every t in [0, tasks), task t on
-/// thread t mod P with P = min(tasks, threads), the caller being thread 0, and returns when all are done.
-/// Workers spin for about a millisecond between jobs, then sleep. A call made while another job runs
-/// (from a task, or from a second thread) runs its tasks in order on the caller, so results never depend
-/// on who ran a task as long as each task's result does not.
+/// The run's threads (pool.c): `dg_pool_run` calls fn(context, t) once for every t in [0, tasks), each
+/// task claimed by whichever thread is free (the caller too), and returns when all are done. Workers spin
+/// for about a millisecond between jobs, then sleep. A call made while another job runs (from a task, or
+/// from a second thread) runs its tasks in order on the caller, so results never depend on who ran a task
+/// as long as each task's result does not.
 typedef void (*dg_pool_task)(void *context, long task);
 void dg_pool_run(long tasks, dg_pool_task fn, void *context);
 /// Threads a job may use, the caller included, at most the CPUs this process may run on (starts workers
