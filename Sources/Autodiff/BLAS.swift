@@ -35,10 +35,8 @@ func blasGemm(
 /// than linked (the package must also build and run against Debian's plain libblas-dev).
 public enum BLASInfo {
     public static var description: String {
-        let split = Parallel.threads > 1 ? ", single-threaded calls on column slices over \(Parallel.threads) threads" : ""
-        if let core = openBLASCoreName { return "OpenBLAS (core \(core)\(split))" }
-        if let version = blisVersion { return "BLIS \(version)\(split.isEmpty ? "" : " (\(split.dropFirst(2)))")" }
-        return "reference BLAS\(split.isEmpty ? "" : " (\(split.dropFirst(2)))")"
+        let library = openBLASCoreName.map { "OpenBLAS (core \($0))" } ?? blisVersion.map { "BLIS \($0)" } ?? "reference BLAS"
+        return Parallel.threads > 1 ? "\(library), single-threaded calls on column slices over \(Parallel.threads) threads" : library
     }
 
     /// BLIS's version string when libblas.so is BLIS (Debian's libblis via alternatives), else nil.

@@ -217,3 +217,52 @@ extension Benchmark {
         return table.text
     }
 }
+
+extension Benchmark {
+    /// One layer's products at one input density: microseconds for x·W plus the weight gradient xᵀ·g,
+    /// dense (sgemm) and sparse (`SparseRows`: counting, building, transposing and both products).
+    public struct SparseComparison: Sendable {
+        public var inputs: Int, width: Int, density: Double, denseMicroseconds: Double, sparseMicroseconds: Double
+        public var ratio: Double { sparseMicroseconds / denseMicroseconds }
+    }
+
+    /// Where the sparse path pays (`SparseRows.maximumDensity`): for a random [batch, inputs] x of each
+    /// density (nonzeros in ±[0.1, 1]) and each layer width, the two ways of computing a first layer's
+    /// products, interleaved over `rounds` rounds of `repeats` each; each figure is the median round.
+    public static func sparseVersusDense(inputs: Int = 784, widths: [Int], densities: [Double], batch: Int = 100,
+                                         rounds: Int = 5, repeats: Int = 40,
+                                         log: (String) -> Void = { print($0) }) -> [SparseComparison] {
+        var rng = RandomStream(seed: 11)
+        var results: [SparseComparison] = []
+        for width in widths {
+            let w = Tensor<Float>.uniform([inputs, width], using: &rng), g = Tensor<Float>.uniform([batch, width], using: &rng)
+            for density in densities {
+                let x = Tensor<Float>(shape: [batch, inputs], scalars: (0..<(batch * inputs)).map { _ in
+                    rng.nextUnit() < density ? Float(0.1 + 0.9 * rng.nextUnit()) : 0
+                })
+                var dense: [Double] = [], sparse: [Double] = []
+                for _ in 0..<rounds {
+                    var start = DispatchTime.now().uptimeNanoseconds
+                    for _ in 0..<repeats {
+                        _ = Tensor.matmul(x, w)
+                        _ = Tensor.matmul(x, g, transposeA: true)
+                    }
+                    dense.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(repeats))
+                    start = DispatchTime.now().uptimeNanoseconds
+                    for _ in 0..<repeats {
+                        let s = SparseRows(x)
+                        _ = s.times(w)
+                        _ = s.transposed.times(g)
+                    }
+                    sparse.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(repeats))
+                }
+                let row = SparseComparison(inputs: inputs, width: width, density: density,
+                                           denseMicroseconds: dense.sorted()[rounds / 2], sparseMicroseconds: sparse.sorted()[rounds / 2])
+                log(String(format: "%d x %d, density %.2f: dense %7.1f us, sparse %7.1f us, sparse/dense %.2f",
+                           inputs, width, density, row.denseMicroseconds, row.sparseMicroseconds, row.ratio))
+                results.append(row)
+            }
+        }
+        return results
+    }
+}

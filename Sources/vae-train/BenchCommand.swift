@@ -30,11 +30,23 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the table as CSV here (`make bench` passes runs/bench.csv, which git ignores).")
     var csv: String?
 
+    @Option(help: "Instead of training steps, time a first layer's products (784 inputs, widths 512, 256, 200, batch 100) dense and sparse at each of these input densities (comma-separated), to see where the sparse path pays.")
+    var sparseDensities: String?
+
     func run() throws {
         do {
             BLASInfo.setThreads(threads)
             print("machine: \(Benchmark.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; kernels: \(KernelInfo.instructionSet)")
             print("BLAS: \(BLASInfo.description)" + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0) is set)" } ?? ""))
+            if let sparseDensities {
+                let densities = try sparseDensities.split(separator: ",").map { text -> Double in
+                    guard let d = Double(text), d >= 0, d <= 1 else { throw ValidationError("bad density '\(text)': use numbers in [0, 1]") }
+                    return d
+                }
+                print("sparse path taken at density <= \(SparseRows<Float>.maximumDensity)")
+                _ = Benchmark.sparseVersusDense(widths: [512, 256, 200], densities: densities)
+                return
+            }
             let specs = try latents.split(separator: ",").map { text -> LatentSpec in
                 guard let spec = LatentSpec(shape: String(text)) else {
                     throw ValidationError("bad latent shape '\(text)': use CxL (classes x variables) or N")

@@ -182,6 +182,18 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertFalse(Profile.enabled, "the profiler is off again after the benchmark")
     }
 
+    /// `vae-train bench --sparse-densities`: one row per width and density, both timings measured.
+    func testSparseVersusDenseTimesBothPathsPerWidthAndDensity() {
+        let rows = Benchmark.sparseVersusDense(inputs: 50, widths: [40, 16], densities: [0.1, 0.5], batch: 10,
+                                               rounds: 1, repeats: 2, log: { _ in })
+        XCTAssertEqual(rows.map(\.width), [40, 40, 16, 16])
+        XCTAssertEqual(rows.map(\.density), [0.1, 0.5, 0.1, 0.5])
+        for row in rows {
+            XCTAssertGreaterThan(row.denseMicroseconds, 0)
+            XCTAssertGreaterThan(row.sparseMicroseconds, 0)
+        }
+    }
+
     func testGemmShapesCoverForwardAndBackwardProducts() {
         // 784-512-256-32 encoder (no input gradient for x) and 32-256-512-784 decoder (input gradient for z).
         let shapes = Benchmark.gemmShapes(ModelShape(latent: .categorical(4, 8)), batch: 100)
