@@ -560,32 +560,12 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
 // gradient's [100, 64]) or L2 (the first layer's [784, 64]) for all the rows. Each output element is
 // out + v₁·d₁ + v₂·d₂ + … in the nonzeros' order, one rounding per product and per sum (no contraction),
 // on every path and in every slab width.
-#define SPMM_ROWS(SUF, T, W, O, Q, P0, PE, T0, TE) /* rows at O and Q (Q may be NULL), nonzeros [P0, PE) and [T0, TE) */ \
+#define SPMM_ROW(SUF, T, W, O, P0, PE) /* the row at O, nonzeros [P0, PE) */                          \
     do {                                                                                                \
         const V_##SUF zero_ = splat_##SUF(0);                                                           \
         V_##SUF a0 = acc ? load_##SUF(O) : zero_, a1 = acc ? load_##SUF(O + W) : zero_;                 \
         V_##SUF a2 = acc ? load_##SUF(O + 2 * W) : zero_, a3 = acc ? load_##SUF(O + 3 * W) : zero_;     \
-        long p = (P0), pe = (PE), t = (T0), te = (TE);                                                  \
-        if (Q) { /* two rows at once: eight independent sums in flight */                               \
-            V_##SUF b0 = acc ? load_##SUF(Q) : zero_, b1 = acc ? load_##SUF(Q + W) : zero_;             \
-            V_##SUF b2 = acc ? load_##SUF(Q + 2 * W) : zero_, b3 = acc ? load_##SUF(Q + 3 * W) : zero_; \
-            for (; p < pe && t < te; p++, t++) {                                                        \
-                const T *d = packed + (long)index[p] * 4 * W, *e = packed + (long)index[t] * 4 * W;     \
-                V_##SUF v = splat_##SUF(value[p]), u = splat_##SUF(value[t]);                           \
-                a0 = a0 + v * load_##SUF(d); a1 = a1 + v * load_##SUF(d + W);                           \
-                a2 = a2 + v * load_##SUF(d + 2 * W); a3 = a3 + v * load_##SUF(d + 3 * W);               \
-                b0 = b0 + u * load_##SUF(e); b1 = b1 + u * load_##SUF(e + W);                           \
-                b2 = b2 + u * load_##SUF(e + 2 * W); b3 = b3 + u * load_##SUF(e + 3 * W);               \
-            }                                                                                           \
-            for (; t < te; t++) {                                                                       \
-                const T *e = packed + (long)index[t] * 4 * W;                                           \
-                V_##SUF u = splat_##SUF(value[t]);                                                      \
-                b0 = b0 + u * load_##SUF(e); b1 = b1 + u * load_##SUF(e + W);                           \
-                b2 = b2 + u * load_##SUF(e + 2 * W); b3 = b3 + u * load_##SUF(e + 3 * W);               \
-            }                                                                                           \
-            store_##SUF(Q, b0); store_##SUF(Q + W, b1); store_##SUF(Q + 2 * W, b2); store_##SUF(Q + 3 * W, b3); \
-        }                                                                                               \
-        for (; p < pe; p++) {                                                                           \
+        for (long p = (P0); p < (PE); p++) {                                                            \
             const T *d = packed + (long)index[p] * 4 * W;                                               \
             V_##SUF v = splat_##SUF(value[p]);                                                          \
             a0 = a0 + v * load_##SUF(d); a1 = a1 + v * load_##SUF(d + W);                               \
@@ -599,7 +579,7 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
     __attribute__((target(TARGET))) static void spmm_##SUF(const long *start, const int *index, const T *value, \
                                                            long r0, long r1, const T *dense, long denseRows, \
                                                            long n, T *out, int acc, T *packed) {        \
-        T ta[4 * W], tb[4 * W];                                                                         \
+        T tail[4 * W];                                                                                  \
         for (long j = 0; j < n; j += 4 * W) {                                                           \
             long width = n - j < 4 * W ? n - j : 4 * W;                                                 \
             if (width == 4 * W)                                                                         \
@@ -614,19 +594,15 @@ CGM_ENTRY(double, f64, d512, d256, dscalar)
                     memcpy(packed + i * 4 * W, dense + i * n + j, sizeof(T) * (size_t)width);           \
                     for (long c = width; c < 4 * W; c++) packed[i * 4 * W + c] = 0;                     \
                 }                                                                                       \
-            long r = r0;                                                                                \
-            for (; r < r1; r += 2) {                                                                    \
-                int pair = r + 1 < r1;                                                                  \
-                T *o = out + r * n + j, *q = pair ? o + n : NULL;                                       \
+            for (long r = r0; r < r1; r++) {                                                            \
+                T *o = out + r * n + j;                                                                 \
                 if (width < 4 * W) {                                                                    \
-                    if (acc) memcpy(ta, o, sizeof(T) * (size_t)width);                                  \
-                    if (acc && pair) memcpy(tb, q, sizeof(T) * (size_t)width);                          \
-                    T *oa = ta, *qb = pair ? tb : NULL;                                                 \
-                    SPMM_ROWS(SUF, T, W, oa, qb, start[r], start[r + 1], pair ? start[r + 1] : 0, pair ? start[r + 2] : 0); \
-                    memcpy(o, ta, sizeof(T) * (size_t)width);                                           \
-                    if (pair) memcpy(q, tb, sizeof(T) * (size_t)width);                                 \
+                    if (acc) memcpy(tail, o, sizeof(T) * (size_t)width);                                \
+                    T *t = tail;                                                                        \
+                    SPMM_ROW(SUF, T, W, t, start[r], start[r + 1]);                                     \
+                    memcpy(o, tail, sizeof(T) * (size_t)width);                                         \
                 } else {                                                                                \
-                    SPMM_ROWS(SUF, T, W, o, q, start[r], start[r + 1], pair ? start[r + 1] : 0, pair ? start[r + 2] : 0); \
+                    SPMM_ROW(SUF, T, W, o, start[r], start[r + 1]);                                     \
                 }                                                                                       \
             }                                                                                           \
         }                                                                                               \
