@@ -233,16 +233,44 @@ extension Variable {
         }
     }
 
-    /// (σ(l) − t)·g with g broadcast along the last axis, in one pass. Its own backward is written in
-    /// primitives: ∂/∂l = u·σ(l)(1 − σ(l))·g, ∂/∂g = Σ_last u·(σ(l) − t).
+    /// (σ(l) − t)·g with g broadcast along the last axis, in one pass. Backward: ∂/∂l = u·σ(l)(1 − σ(l))·g,
+    /// ∂/∂g = Σ_last u·(σ(l) − t), both from one pass of `sigmoidCurvature` (REBAR's and RELAX's double
+    /// backprop runs it on every relaxed evaluation).
     public func sigmoidCrossEntropyGradient(targets: Tensor<S>, upstream: Variable) -> Variable {
         Variable.record(value.sigmoidCrossEntropyGradient(targets: targets, upstream: upstream.value),
                         [self, upstream]) { u, node, needed in
             let (l, g) = (node.inputs[0], node.inputs[1])
-            let s = l.sigmoid()
-            return [needed[0] ? u * s * (1 - s) * g.reshaped(g.shape + [1]) : nil,
-                    needed[1] ? (u * (s - Variable(targets))).sum(alongAxis: -1) : nil]
+            let (curvature, residual) = l.sigmoidCurvature(upstream: u, rowScale: needed[0] ? g : nil,
+                                                           targets: needed[1] ? targets : nil)
+            return [curvature, residual?.sum(alongAxis: -1)]
         }
+    }
+
+    /// With s = σ(self): the curvature ((u·s)·(1 − s))·g (g [...] broadcast along the last axis) if
+    /// `rowScale` is given, and the residual u·(s − t) if `targets` is, computed in one pass with the same
+    /// bits as those compositions. Each is an op of its own, its backward written in primitives:
+    /// curvature: ∂/∂l = w·u·g·s(1 − s)(1 − 2s), ∂/∂u = w·s(1 − s)·g, ∂/∂g = Σ_last w·u·s(1 − s);
+    /// residual: ∂/∂l = w·u·s(1 − s), ∂/∂u = w·(s − t).
+    public func sigmoidCurvature(upstream: Variable, rowScale: Variable?, targets: Tensor<S>?) -> (curvature: Variable?, residual: Variable?) {
+        let (c, r) = value.sigmoidCurvature(upstream: upstream.value, rowScale: rowScale?.value, targets: targets)
+        let curvature = rowScale.map { g in
+            Variable.record(c!, [self, upstream, g]) { w, node, needed in
+                let (l, u, g) = (node.inputs[0], node.inputs[1], node.inputs[2])
+                let s = l.sigmoid()
+                let slope = s * (1 - s), gb = g.reshaped(g.shape + [1])
+                return [needed[0] ? w * u * gb * slope * (1 - 2 * s) : nil,
+                        needed[1] ? w * slope * gb : nil,
+                        needed[2] ? (w * u * slope).sum(alongAxis: -1) : nil]
+            }
+        }
+        let residual = targets.map { t in
+            Variable.record(r!, [self, upstream]) { w, node, needed in
+                let (l, u) = (node.inputs[0], node.inputs[1])
+                let s = l.sigmoid()
+                return [needed[0] ? w * u * s * (1 - s) : nil, needed[1] ? w * (s - Variable(t)) : nil]
+            }
+        }
+        return (curvature, residual)
     }
 }
 

@@ -53,6 +53,11 @@ where RawSignificand: FixedWidthInteger {
     static func _sigmoidCrossEntropyBackwardKernel(_ logits: UnsafePointer<Self>, _ targets: UnsafePointer<Self>,
                                                    _ upstream: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>,
                                                    rows: Int, columns: Int)
+    /// curvature[r,j] = ((u·s)·(1 − s))·g[r] and residual[r,j] = u·(s − t), s = σ(l[r,j]) (CKernels'
+    /// dg_sigmoid_curvature; a nil output is skipped, and its operand g or t may be nil).
+    static func _sigmoidCurvatureKernel(_ logits: UnsafePointer<Self>, _ upstream: UnsafePointer<Self>, _ g: UnsafePointer<Self>?,
+                                        _ targets: UnsafePointer<Self>?, _ curvature: UnsafeMutablePointer<Self>?,
+                                        _ residual: UnsafeMutablePointer<Self>?, rows: Int, columns: Int)
     /// CKernels' sparse-rows kernels (see `SparseRows`): the count of nonzeros, the rows of a dense
     /// matrix, the transpose, and out[rows, :] += sparse · dense for the rows `rows`.
     static func _countNonzeroKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Int
@@ -137,6 +142,14 @@ extension Float: TensorScalar {
                                                           rows: Int, columns: Int) {
         rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_backward_f32(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
+        }
+    }
+    public static func _sigmoidCurvatureKernel(_ logits: UnsafePointer<Float>, _ upstream: UnsafePointer<Float>, _ g: UnsafePointer<Float>?,
+                                               _ targets: UnsafePointer<Float>?, _ curvature: UnsafeMutablePointer<Float>?,
+                                               _ residual: UnsafeMutablePointer<Float>?, rows: Int, columns: Int) {
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
+            dg_sigmoid_curvature_f32(logits + offset, upstream + offset, g.map { $0 + r.lowerBound }, targets.map { $0 + offset },
+                                     curvature.map { $0 + offset }, residual.map { $0 + offset }, r.count, columns)
         }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Int { dg_count_nonzero_f32(x, count) }
@@ -227,6 +240,14 @@ extension Double: TensorScalar {
                                                           rows: Int, columns: Int) {
         rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_bernoulli_nll_backward_f64(logits + offset, targets + offset, upstream + r.lowerBound, out + offset, r.count, columns)
+        }
+    }
+    public static func _sigmoidCurvatureKernel(_ logits: UnsafePointer<Double>, _ upstream: UnsafePointer<Double>, _ g: UnsafePointer<Double>?,
+                                               _ targets: UnsafePointer<Double>?, _ curvature: UnsafeMutablePointer<Double>?,
+                                               _ residual: UnsafeMutablePointer<Double>?, rows: Int, columns: Int) {
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in
+            dg_sigmoid_curvature_f64(logits + offset, upstream + offset, g.map { $0 + r.lowerBound }, targets.map { $0 + offset },
+                                     curvature.map { $0 + offset }, residual.map { $0 + offset }, r.count, columns)
         }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Int { dg_count_nonzero_f64(x, count) }

@@ -227,6 +227,30 @@ extension Tensor {
         }
         return out
     }
+
+    /// The backward of `sigmoidCrossEntropyGradient` (self = the logits l) for an upstream u of l's shape,
+    /// in one pass, s = σ(l): the curvature ((u·s)·(1 − s))·g (g [...] broadcast along the last axis), if
+    /// `rowScale` is given, and the residual u·(s − t), if `targets` is. Same bits as those compositions of
+    /// single ops.
+    public func sigmoidCurvature(upstream: Tensor, rowScale: Tensor?, targets: Tensor?) -> (curvature: Tensor?, residual: Tensor?) {
+        precondition(upstream.shape == shape && rank >= 1 && (rowScale.map { $0.shape == Array(shape.dropLast()) } ?? true)
+                     && (targets.map { $0.shape == shape } ?? true),
+                     "sigmoidCurvature: logits \(shape), upstream \(upstream.shape), rowScale \(rowScale?.shape ?? []), targets \(targets?.shape ?? [])")
+        let columns = shape[rank - 1], rows = self.rows
+        // Fresh buffers, written in place (each is this function's only reference).
+        let curvature = rowScale.map { _ in Tensor(uninitializedShape: shape) }
+        let residual = targets.map { _ in Tensor(uninitializedShape: shape) }
+        let c = curvature.map { $0.buffer.base }, r = residual.map { $0.buffer.base }
+        withUnsafePointer { l in
+            upstream.withUnsafePointer { u in
+                Profile.measure(.elementwise) {
+                    S._sigmoidCurvatureKernel(l, u, rowScale.map { UnsafePointer($0.buffer.base) }, targets.map { UnsafePointer($0.buffer.base) },
+                                              c, r, rows: rows, columns: columns)
+                }
+            }
+        }
+        return (curvature, residual)
+    }
 }
 
 // MARK: - Indexing along the last axis

@@ -278,6 +278,60 @@ VECTOR_PATH(f256, float, 8, int, "avx2,fma", Sleef_expf8_u10avx2, Sleef_logf8_u1
 VECTOR_PATH(d256, double, 4, long long, "avx2,fma", Sleef_expd4_u10avx2, Sleef_logd4_u10avx2,
             Sleef_log1pd4_u10avx2, Sleef_tanhd4_u10avx2, _mm256_sqrt_pd)
 
+// The backward of the Bernoulli NLL gradient (σ(l) − t)·g in one pass, s = σ(l) as the sigmoid kernel
+// computes it: curvature = ((u·s)·(1 − s))·g[r] and residual = u·(s − t), each skipped when its pointer is
+// NULL. The same IEEE operations in the same order as the composition of single ops, so the same bits.
+#define CURVATURE_PATH(SUF, T, W, TARGET)                                                               \
+    __attribute__((target(TARGET))) static inline void curvature_terms_##SUF(                          \
+        const T *l, const T *u, const T *t, T gr, T *curvature, T *residual, long j, long n) {         \
+        const V_##SUF one = splat_##SUF(1);                                                             \
+        T lb[W], ub[W], tb[W];                                                                          \
+        for (int k = 0; k < W; k++) {                                                                   \
+            lb[k] = j + k < n ? l[j + k] : (T)1; ub[k] = j + k < n ? u[j + k] : 0;                      \
+            tb[k] = t && j + k < n ? t[j + k] : 0;                                                      \
+        }                                                                                               \
+        V_##SUF s = apply_##SUF(DG_SIGMOID, load_##SUF(lb)), uv = load_##SUF(ub);                       \
+        V_##SUF c = ((uv * s) * (one - s)) * splat_##SUF(gr), r = uv * (s - load_##SUF(tb));            \
+        for (int k = 0; k < W && j + k < n; k++) {                                                      \
+            if (curvature) curvature[j + k] = c[k];                                                     \
+            if (residual) residual[j + k] = r[k];                                                       \
+        }                                                                                               \
+    }                                                                                                   \
+    __attribute__((target(TARGET))) static void sigmoid_curvature_##SUF(                               \
+        const T *l, const T *u, const T *g, const T *t, T *curvature, T *residual, long rows, long cols) { \
+        const V_##SUF one = splat_##SUF(1);                                                             \
+        for (long r = 0; r < rows; r++) {                                                               \
+            const T *lr = l + r * cols, *ur = u + r * cols, *tr = t ? t + r * cols : NULL;              \
+            T *cr = curvature ? curvature + r * cols : NULL, *rr = residual ? residual + r * cols : NULL; \
+            T gr = g ? g[r] : 0;                                                                        \
+            V_##SUF gv = splat_##SUF(gr);                                                               \
+            long j = 0;                                                                                 \
+            for (; j + W <= cols; j += W) {                                                             \
+                V_##SUF s = apply_##SUF(DG_SIGMOID, load_##SUF(lr + j)), uv = load_##SUF(ur + j);       \
+                if (cr) store_##SUF(cr + j, ((uv * s) * (one - s)) * gv);                               \
+                if (rr) store_##SUF(rr + j, uv * (s - load_##SUF(tr + j)));                             \
+            }                                                                                           \
+            if (j < cols) curvature_terms_##SUF(lr, ur, tr, gr, cr, rr, j, cols);                       \
+        }                                                                                               \
+    }
+CURVATURE_PATH(f512, float, 16, "avx512f")
+CURVATURE_PATH(d512, double, 8, "avx512f")
+CURVATURE_PATH(f256, float, 8, "avx2,fma")
+CURVATURE_PATH(d256, double, 4, "avx2,fma")
+#define CURVATURE_SCALAR(T)                                                                             \
+    static void sigmoid_curvature_scalar_##T(const T *l, const T *u, const T *g, const T *t, T *curvature, \
+                                             T *residual, long rows, long cols) {                       \
+        for (long r = 0; r < rows; r++)                                                                 \
+            for (long j = 0; j < cols; j++) {                                                           \
+                long i = r * cols + j;                                                                  \
+                T s = scalar_apply_##T(DG_SIGMOID, l[i]);                                               \
+                if (curvature) curvature[i] = ((u[i] * s) * (1 - s)) * g[r];                            \
+                if (residual) residual[i] = u[i] * (s - t[i]);                                          \
+            }                                                                                           \
+    }
+CURVATURE_SCALAR(float)
+CURVATURE_SCALAR(double)
+
 
 // Elementwise arithmetic, out[i] = a[i·aStep] op b[i·bStep] with steps 0 (a broadcast scalar) or 1: one
 // IEEE operation per element, so every path gives the same bits.
@@ -364,6 +418,16 @@ void dg_bernoulli_nll_backward_f32(const float *l, const float *t, const float *
 void dg_bernoulli_nll_backward_f64(const double *l, const double *t, const double *g, double *out, long rows, long cols) {
     DISPATCH(bernoulli_nll_backward_d512, bernoulli_nll_backward_d256, bernoulli_nll_backward_scalar_double,
              l, t, g, out, rows, cols)
+}
+void dg_sigmoid_curvature_f32(const float *l, const float *u, const float *g, const float *t, float *curvature,
+                              float *residual, long rows, long cols) {
+    DISPATCH(sigmoid_curvature_f512, sigmoid_curvature_f256, sigmoid_curvature_scalar_float,
+             l, u, g, t, curvature, residual, rows, cols)
+}
+void dg_sigmoid_curvature_f64(const double *l, const double *u, const double *g, const double *t, double *curvature,
+                              double *residual, long rows, long cols) {
+    DISPATCH(sigmoid_curvature_d512, sigmoid_curvature_d256, sigmoid_curvature_scalar_double,
+             l, u, g, t, curvature, residual, rows, cols)
 }
 int dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
                  float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon) {

@@ -39,6 +39,7 @@ final class FirstOrderTests: XCTestCase {
     func testSoftmaxMixture() { assertFirstOrder(OpCases.softmaxMixture) }
     func testSigmoidCrossEntropy() { assertFirstOrder(OpCases.sigmoidCrossEntropy) }
     func testSigmoidCrossEntropyGradient() { assertFirstOrder(OpCases.sigmoidCrossEntropyGradient) }
+    func testSigmoidCurvature() { assertFirstOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertFirstOrder(OpCases.select) }
     func testGathered() { assertFirstOrder(OpCases.gathered) }
     func testScattered() { assertFirstOrder(OpCases.scattered) }

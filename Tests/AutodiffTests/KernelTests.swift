@@ -126,6 +126,8 @@ final class KernelTests: XCTestCase {
             [x.exp(), x.softplus(), x.sigmoid(), x.logSigmoid(), x.tanh(), x.abs().log1p(), x.relu(), x.step(),
              x * t, x - t, x / (t + 1), x.maximum(t),
              x.sigmoidCrossEntropy(targets: t), x.sigmoidCrossEntropyGradient(targets: t, upstream: g),
+             x.sigmoidCurvature(upstream: t, rowScale: g, targets: nil).curvature!,
+             x.sigmoidCurvature(upstream: x, rowScale: nil, targets: t).residual!,
              logits.softmax(), logits.logSoftmax(),
              gradients(of: (base.softmaxMixture(shifted: logits, weights: [0.25, 0.25, 0.25, -1], temperature: 0.7)
                             * upstream).sum(), wrt: [base])[0].value]
@@ -149,6 +151,38 @@ final class KernelTests: XCTestCase {
         Parallel.threads = 2
         let two = run()
         for (i, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "kernel \(i)") }
+    }
+
+    /// The fused backward of the Bernoulli NLL gradient gives the same bits as the single ops it replaces,
+    /// ((u·σ(l))·(1 − σ(l)))·g and u·(σ(l) − t), on every kernel path, for every SIMD tail, with saturated
+    /// logits, alone or together, in Float and Double.
+    func testSigmoidCurvatureHasTheBitsOfTheComposition() {
+        func check<T: TensorScalar>(_: T.Type, _ path: String) {
+            for columns in [1, 7, 16, 17, 33, 784] {
+                let rows = 3, n = rows * columns
+                var ls = randomScalars(n, -9, 9, seed: UInt64(columns) + 40)
+                ls[0] = 60; ls[n - 1] = -60
+                let l = Tensor(shape: [rows, columns], scalars: ls).converted(to: T.self)
+                let u = Tensor(shape: [rows, columns], scalars: randomScalars(n, -2, 2, seed: 41)).converted(to: T.self)
+                let t = Tensor(shape: [rows, columns], scalars: randomScalars(n, 0, 1, seed: 42)).converted(to: T.self)
+                let g = Tensor(shape: [rows], scalars: randomScalars(rows, -2, 2, seed: 43)).converted(to: T.self)
+                let s = l.sigmoid()
+                let curvature = (u * s * (1 - s) * g.reshaped([rows, 1])).scalars, residual = (u * (s - t)).scalars
+                let both = l.sigmoidCurvature(upstream: u, rowScale: g, targets: t)
+                XCTAssertEqual(both.curvature!.scalars, curvature, "curvature \(columns) on \(path)")
+                XCTAssertEqual(both.residual!.scalars, residual, "residual \(columns) on \(path)")
+                let alone = (l.sigmoidCurvature(upstream: u, rowScale: g, targets: nil),
+                             l.sigmoidCurvature(upstream: u, rowScale: nil, targets: t))
+                XCTAssertNil(alone.0.residual)
+                XCTAssertNil(alone.1.curvature)
+                XCTAssertEqual(alone.0.curvature!.scalars, curvature, "curvature alone \(columns) on \(path)")
+                XCTAssertEqual(alone.1.residual!.scalars, residual, "residual alone \(columns) on \(path)")
+            }
+        }
+        onEveryKernelPath { path in
+            check(Float.self, path)
+            check(Double.self, path)
+        }
     }
 
     /// The fused Bernoulli log-likelihood and its gradient kernel against the unfused formula, on

@@ -205,6 +205,21 @@ enum OpCases {
             $0[0].sigmoidCrossEntropyGradient(targets: targets3x17, upstream: $0[1])
          }]
     }
+    /// That gradient's own fused backward, both outputs, with logits, upstream and row scale all differentiable.
+    static var sigmoidCurvature: [OpCase] {
+        [OpCase("sigmoidCurvature curvature [3,17] u[3,17] g[3]", [([3, 17], .uniform(-3, 3)), ([3, 17], plain), ([3], plain)],
+                second: .nonzero) {
+            $0[0].sigmoidCurvature(upstream: $0[1], rowScale: $0[2], targets: nil).curvature!
+         },
+         OpCase("sigmoidCurvature residual [3,17] u[3,17]", [([3, 17], .uniform(-3, 3)), ([3, 17], plain)], second: .nonzero) {
+            $0[0].sigmoidCurvature(upstream: $0[1], rowScale: nil, targets: targets3x17).residual!
+         },
+         OpCase("sigmoidCurvature both [2,3,4]", [([2, 3, 4], .uniform(-3, 3)), ([2, 3, 4], plain), ([2, 3], plain)],
+                second: .nonzero) {
+            let (c, r) = $0[0].sigmoidCurvature(upstream: $0[1], rowScale: $0[2], targets: targets2x3x4)
+            return c! * r!
+         }]
+    }
 
     /// Σ_k w_k softmax((x + sg(z_k − x))/τ) at a fixed point x₀ with z = x₀ + s: its derivative there is
     /// that of x ↦ Σ_k w_k softmax((x + s_k)/τ), whose finite differences are the reference (the fused

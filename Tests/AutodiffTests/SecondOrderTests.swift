@@ -43,6 +43,7 @@ final class SecondOrderTests: XCTestCase {
     // EstimatorsTests.STFamilyTests.testSoftmaxMixtureEqualsTheUnfusedGraph checks the two agree.
     func testSigmoidCrossEntropy() { assertSecondOrder(OpCases.sigmoidCrossEntropy) }
     func testSigmoidCrossEntropyGradient() { assertSecondOrder(OpCases.sigmoidCrossEntropyGradient) }
+    func testSigmoidCurvature() { assertSecondOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertSecondOrder(OpCases.select) }
     func testGathered() { assertSecondOrder(OpCases.gathered) }
     func testScattered() { assertSecondOrder(OpCases.scattered) }

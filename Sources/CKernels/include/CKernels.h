@@ -51,6 +51,12 @@ void dg_bernoulli_nll_f64(const double *logits, const double *targets, double *o
 /// out[r,j] = (σ(l[r,j]) − t[r,j]) · g[r].
 void dg_bernoulli_nll_backward_f32(const float *logits, const float *targets, const float *g, float *out, long rows, long cols);
 void dg_bernoulli_nll_backward_f64(const double *logits, const double *targets, const double *g, double *out, long rows, long cols);
+/// The backward of the rule above for upstream u [rows, cols], with s = σ(l) as DG_SIGMOID computes it:
+/// curvature = ((u·s)·(1 − s))·g[r] (needs g) and residual = u·(s − t) (needs t); a NULL output is skipped.
+void dg_sigmoid_curvature_f32(const float *l, const float *u, const float *g, const float *t, float *curvature,
+                              float *residual, long rows, long cols);
+void dg_sigmoid_curvature_f64(const double *l, const double *u, const double *g, const double *t, double *curvature,
+                              double *residual, long rows, long cols);
 
 /// Adam (torch.optim.Adam, no weight decay): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − stepSize·m / (√v·invSqrtBias2 + ε). No fused multiply-add, so every path rounds alike.
