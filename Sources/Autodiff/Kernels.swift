@@ -23,6 +23,19 @@ public enum BinaryOp: Sendable {
 
 public enum ReduceOp: Sendable { case sum, max, min, argmax }
 
+extension BinaryOp {
+    /// The CKernels op for the four arithmetic ops (what `binaryLoop` sends to `_binaryArrayKernel`).
+    var vectorised: dg_binary_op? {
+        switch self {
+        case .add: return DG_ADD
+        case .sub: return DG_SUB
+        case .mul: return DG_MUL
+        case .div: return DG_DIV
+        default: return nil
+        }
+    }
+}
+
 extension UnaryOp {
     /// The CKernels (SLEEF) function for ops that need a transcendental; nil for the rest, which the
     /// compiler vectorises on its own.
@@ -71,6 +84,21 @@ func binaryEntry<S: TensorScalar>(_ op: BinaryOp, _ a: UnsafePointer<S>, _ aStri
         }
     }
     binaryKernel(op, a, aStrides, b, bStrides, out, shape)
+}
+
+/// Arithmetic on two contiguous operands with steps 1 (same shape) or 0 (a single scalar), the case
+/// `binaryEntry` and `binaryLoop` reach through strides: the same kernel calls, the same thread split,
+/// without building shape and stride arrays (a REBAR step made ~600 of them).
+@inline(__always)
+func binaryArrayEntry<S: TensorScalar>(_ op: dg_binary_op, _ a: UnsafePointer<S>, _ aStep: Int, _ b: UnsafePointer<S>, _ bStep: Int,
+                                       _ out: UnsafeMutablePointer<S>, _ count: Int) {
+    if count == 0 { return }
+    if aStep == 1, bStep == 1, Parallel.threads > 1, count >= 2 * Parallel.minimumCheapChunk {
+        return Parallel.forEachChunk(count, minimum: Parallel.minimumCheapChunk) { r in
+            S._binaryArrayKernel(op, a + r.lowerBound, 1, b + r.lowerBound, 1, out + r.lowerBound, r.count)
+        }
+    }
+    S._binaryArrayKernel(op, a, aStep, b, bStep, out, count)
 }
 
 /// `softmaxKernel` on chunks of whole rows across threads.

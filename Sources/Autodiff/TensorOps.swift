@@ -28,6 +28,26 @@ extension Tensor {
     public func step() -> Tensor { mapped(.step) }
 
     func combined(_ op: BinaryOp, _ other: Tensor) -> Tensor {
+        // Same shapes, or one side a single scalar: straight to the array kernel (the result is the
+        // general path's, element for element).
+        if let vectorised = op.vectorised {
+            let steps: (a: Int, b: Int, shape: [Int])? =
+                shape == other.shape ? (1, 1, shape)
+                : other.count == 1 && other.rank <= rank ? (1, 0, shape)
+                : count == 1 && rank <= other.rank ? (0, 1, other.shape) : nil
+            if let steps {
+                var out = Tensor(uninitializedShape: steps.shape)
+                let n = out.count
+                withUnsafePointer { a in
+                    other.withUnsafePointer { b in
+                        Profile.measure(.elementwise) {
+                            out.withUnsafeMutablePointer { binaryArrayEntry(vectorised, a, steps.a, b, steps.b, $0, n) }
+                        }
+                    }
+                }
+                return out
+            }
+        }
         let outShape = broadcastShape(shape, other.shape)
         var out = Tensor(uninitializedShape: outShape)
         let aStrides = broadcastStrides(shape, to: outShape), bStrides = broadcastStrides(other.shape, to: outShape)
