@@ -9,7 +9,7 @@ JOBS       ?= 1
 all: build
 
 help:
-	@echo "make setup     install system packages (OpenBLAS, LAPACKE, SLEEF, zlib, matplotlib) — idempotent"
+	@echo "make setup     install system packages (OpenBLAS, LAPACKE, SLEEF, libxsmm, zlib, matplotlib) — idempotent"
 	@echo "make run       setup + release build + train configs/quickstart.json on the embedded data (into runs/)"
 	@echo "make test      the test suite (release mode: the statistical tests need the speed), make example, the scripts' tests, make readme-check"
 	@echo "make readme-check   run every command the README shows in a smoke mode (1 epoch of 2 steps; nothing of yours touched)"

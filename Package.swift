@@ -24,8 +24,10 @@ let package = Package(
         // zlib for reading gzip-compressed IDX / amat files directly.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Vectorised kernels in C: SLEEF transcendentals (Debian libsleef-dev), fused Bernoulli NLL, Adam/RAdam;
-        // the instruction set (AVX-512F, AVX2+FMA, scalar) is picked at run time.
-        .target(name: "CKernels", linkerSettings: [.linkedLibrary("sleef"), .linkedLibrary("m")]),
+        // the instruction set (AVX-512F, AVX2+FMA, scalar) is picked at run time. libxsmm (Debian libxsmm-dev,
+        // a static library) generates kernels for small matrix products.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("sleef"), .linkedLibrary("xsmm"), .linkedLibrary("dl"),
+                                                   .linkedLibrary("rt"), .linkedLibrary("m")]),
         .target(name: "Autodiff", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimised),
         .target(name: "VAE", dependencies: ["Autodiff", "CZlib", "CKernels"], swiftSettings: optimised),
         // Estimators reuse the VAE module's layers (NVIL baselines, RELAX control-variate nets) and latent spec.

@@ -8,6 +8,7 @@ PACKAGES=(
     liblapacke-dev    # part of the design card's BLAS stack
     zlib1g-dev        # reading gzip-compressed MNIST files directly
     libsleef-dev      # SLEEF: vectorised exp/log/log1p/tanh behind Sources/CKernels
+    libxsmm-dev       # libxsmm: generated kernels for small matrix products (Sources/CKernels/xsmm.c)
     python3-matplotlib # plots in `make report`
 )
 

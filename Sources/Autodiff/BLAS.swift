@@ -1,5 +1,8 @@
-// The only file that imports CBLAS: every matrix product in DiscreteGrad goes through here.
+// The only file that imports CBLAS: every matrix product in DiscreteGrad goes through here. Small
+// single-precision products go to libxsmm (CKernels' dg_xsmm_sgemm) when it does them faster.
 import CBLAS
+import CKernels
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +17,8 @@ func blasGemm(
     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    if alpha == 1, BLASInfo.smallProductKernels,
+       dg_xsmm_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, a, lda, b, ldb, beta, c, ldc) != 0 { return }
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
@@ -35,8 +40,16 @@ func blasGemm(
 /// than linked (the package must also build and run against Debian's plain libblas-dev).
 public enum BLASInfo {
     public static var description: String {
-        let library = openBLASCoreName.map { "OpenBLAS (core \($0))" } ?? blisVersion.map { "BLIS \($0)" } ?? "reference BLAS"
+        var library = openBLASCoreName.map { "OpenBLAS (core \($0))" } ?? blisVersion.map { "BLIS \($0)" } ?? "reference BLAS"
+        if smallProductKernels { library += " + libxsmm for small Float products" }
         return Parallel.threads > 1 ? "\(library), single-threaded calls on column slices over \(Parallel.threads) threads" : library
+    }
+
+    /// Whether small Float products go to libxsmm (on by default; the tests turn it off to compare the two
+    /// paths). Both are deterministic but round differently, so a run keeps one setting throughout.
+    public static var smallProductKernels: Bool {
+        get { useSmallProductKernels.load(ordering: .relaxed) }
+        set { useSmallProductKernels.store(newValue, ordering: .relaxed) }
     }
 
     /// BLIS's version string when libblas.so is BLIS (Debian's libblis via alternatives), else nil.
@@ -77,3 +90,5 @@ public enum BLASInfo {
         unsafeBitCast(symbol, to: Fn.self)(Int32(count))
     }
 }
+
+private let useSmallProductKernels = Atomic<Bool>(true)

@@ -1,5 +1,6 @@
 // matmul (BLAS gemm with transpose flags) against a naive triple loop, in Float and Double.
 import Autodiff
+import CKernels
 import XCTest
 
 final class MatmulTests: XCTestCase {
@@ -47,6 +48,32 @@ final class MatmulTests: XCTestCase {
 
     func testMatmulDouble() { check(Double.self) }
     func testMatmulFloat() { check(Float.self) }
+
+    /// Float products in libxsmm's range (the binary VAE's 24- and 48-row products, a weight gradient, a
+    /// narrow layer) meet the same bound through libxsmm as through BLAS, and libxsmm really runs them.
+    func testSmallFloatProductsThroughLibxsmm() {
+        let shapes = [(24, 200, 784), (48, 784, 200), (200, 24, 64), (100, 100, 48), (5, 7, 16)]
+        for (m, k, n) in shapes {
+            XCTAssertEqual(dg_xsmm_wanted(0, m, n, k), 1, "\(m)x\(k)x\(n) is in libxsmm's range")
+            XCTAssertEqual(dg_xsmm_wanted(1, m, n, k), 0, "no libxsmm kernel for a transposed B")
+        }
+        XCTAssertEqual(dg_xsmm_wanted(0, 100, 512, 784), 0, "large products stay with BLAS")
+        XCTAssertEqual(dg_xsmm_wanted(0, 48, 1, 200), 0, "matrix-vector products stay with BLAS")
+        #if arch(x86_64)
+        let a = [Float](repeating: 0.5, count: 24 * 200), b = [Float](repeating: 0.25, count: 200 * 784)
+        var c = [Float](repeating: 9, count: 24 * 784)
+        XCTAssertEqual(dg_xsmm_sgemm(0, 0, 24, 784, 200, a, 200, b, 784, 0, &c, 784), 1, "libxsmm generated a kernel")
+        XCTAssertEqual(Set(c), [25], "0.5 · 0.25 summed 200 times, the old contents ignored (beta 0)")
+        XCTAssertEqual(dg_xsmm_sgemm(0, 0, 24, 784, 200, a, 200, b, 784, 1, &c, 784), 1)
+        XCTAssertEqual(Set(c), [50], "beta 1 accumulates")
+        #endif
+        let saved = BLASInfo.smallProductKernels
+        defer { BLASInfo.smallProductKernels = saved }
+        for setting in [true, false] {
+            BLASInfo.smallProductKernels = setting
+            check(Float.self, shapes: shapes)
+        }
+    }
 
     /// With several threads each product is cut into column slices, one BLAS call each (all four
     /// transpose cases address their slices differently); the result must still be the product, and the
