@@ -185,6 +185,28 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Each Float term softplus(l) − t·l of the fused Bernoulli NLL (one column a row, so a row is one term)
+    /// is within 1e-7 absolute of the exact value plus the rounding of its additions (a few ulps of |l|):
+    /// the single-precision kernel takes log(1 + e) for log1p(e), e = exp(−|l|), with SLEEF's 3.5-ulp log.
+    func testFloatBernoulliTermsWithinTheirBound() {
+        onEveryKernelPath { path in
+            var ls = randomScalars(3000, -30, 30, seed: 77) + randomScalars(3000, -2, 2, seed: 78)
+            ls += [0, 1e-8, -1e-8, 1e-3, -1e-3, 17, -17, 88, -88]
+            for target in [0.0, 0.3, 1.0] {
+                let l = Tensor(shape: [ls.count, 1], scalars: ls).converted(to: Float.self)
+                let t = Tensor<Float>(repeating: Float(target), shape: [ls.count, 1])
+                let terms = l.sigmoidCrossEntropy(targets: t)
+                var worst = 0.0
+                for (i, x) in l.scalars.enumerated() {
+                    let xd = Double(x), exact = Swift.max(xd, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(xd))) - Double(Float(target)) * xd
+                    let bound = 1e-7 + 3 * Double(Float.ulpOfOne) * (Swift.abs(xd) + Swift.abs(Double(Float(target)) * xd))
+                    worst = Swift.max(worst, Swift.abs(Double(terms[flat: i]) - exact) / bound)
+                }
+                XCTAssertLessThanOrEqual(worst, 1, "t = \(target) on \(path)")
+            }
+        }
+    }
+
     /// The fused Bernoulli log-likelihood and its gradient kernel against the unfused formula, on
     /// grey-level targets, tails of every SIMD width, and saturated logits.
     func testSigmoidCrossEntropyKernels() {
