@@ -137,6 +137,33 @@ extension Variable {
     public func transposed() -> Variable {
         Variable.record(value.transposed(), [self]) { g, _, _ in [g.transposed()] }
     }
+
+    /// The parts one after another along the first axis (all other axes equal). Backward: each part's
+    /// rows of the gradient.
+    public static func concatenated(_ parts: [Variable]) -> Variable {
+        record(Tensor.concatenated(parts.map(\.value)), parts) { g, node, needed in
+            var start = 0
+            return node.inputs.enumerated().map { index, part in
+                defer { start += part.shape[0] }
+                return needed[index] ? g.sliced(rows: start..<(start + part.shape[0])) : nil
+            }
+        }
+    }
+
+    /// Rows `rows` of the first axis. Backward: the gradient padded with zero rows back to the full shape.
+    public func sliced(rows: Range<Int>) -> Variable {
+        let total = shape[0]
+        return Variable.record(value.sliced(rows: rows), [self]) { g, _, _ in
+            [g.padded(rowsBefore: rows.lowerBound, rowsAfter: total - rows.upperBound)]
+        }
+    }
+
+    /// Zero rows added before and after along the first axis. Backward: the middle rows of the gradient.
+    public func padded(rowsBefore: Int, rowsAfter: Int) -> Variable {
+        Variable.record(value.padded(rowsBefore: rowsBefore, rowsAfter: rowsAfter), [self]) { g, node, _ in
+            [g.sliced(rows: rowsBefore..<(rowsBefore + node.inputs[0].shape[0]))]
+        }
+    }
 }
 
 // MARK: - Reductions

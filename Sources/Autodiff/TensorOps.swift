@@ -273,6 +273,50 @@ extension Tensor {
     }
 }
 
+// MARK: - Rows of the first axis
+
+extension Tensor {
+    /// The parts one after another along the first axis; every other axis must match.
+    public static func concatenated(_ parts: [Tensor]) -> Tensor {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.rank >= 1 && $0.shape.dropFirst() == parts[0].shape.dropFirst() },
+                     "concatenated: parts must agree on all but the first axis, got \(parts.map(\.shape))")
+        var out = Tensor(uninitializedShape: [parts.reduce(0) { $0 + $1.shape[0] }] + parts[0].shape.dropFirst())
+        out.withUnsafeMutablePointer { o in
+            var offset = 0
+            for part in parts {
+                part.withUnsafePointer { (o + offset).update(from: $0, count: part.count) }
+                offset += part.count
+            }
+        }
+        return out
+    }
+
+    /// Rows `rows` of the first axis (a copy).
+    public func sliced(rows: Range<Int>) -> Tensor {
+        precondition(rank >= 1 && rows.lowerBound >= 0 && rows.upperBound <= shape[0],
+                     "sliced: rows \(rows) of a tensor of shape \(shape)")
+        let width = count / Swift.max(shape[0], 1)
+        var out = Tensor(uninitializedShape: [rows.count] + shape.dropFirst())
+        withUnsafePointer { x in out.withUnsafeMutablePointer { $0.update(from: x + rows.lowerBound * width, count: rows.count * width) } }
+        return out
+    }
+
+    /// Zero rows before and after along the first axis.
+    public func padded(rowsBefore: Int, rowsAfter: Int) -> Tensor {
+        precondition(rank >= 1 && rowsBefore >= 0 && rowsAfter >= 0, "padded: \(rowsBefore), \(rowsAfter) rows around \(shape)")
+        let width = count / Swift.max(shape[0], 1)
+        var out = Tensor(uninitializedShape: [rowsBefore + shape[0] + rowsAfter] + shape.dropFirst())
+        withUnsafePointer { x in
+            out.withUnsafeMutablePointer { o in
+                o.update(repeating: 0, count: rowsBefore * width)
+                (o + rowsBefore * width).update(from: x, count: count)
+                (o + (rowsBefore + shape[0]) * width).update(repeating: 0, count: rowsAfter * width)
+            }
+        }
+        return out
+    }
+}
+
 // MARK: - Indexing along the last axis
 
 extension Tensor {

@@ -28,19 +28,10 @@ enum ScoreFunction {
     }
 
     /// Concatenation along the batch axis of equally shaped parts, in the graph: [B, ...] each -> [M·B, ...].
-    /// Written with `select` (not masks times values) so an infinite entry in one part cannot become NaN.
     static func stacked<S>(_ parts: [Variable<S>]) -> Variable<S> {
         precondition(!parts.isEmpty && parts.allSatisfy { $0.shape == parts[0].shape },
                      "stacked: parts must share a shape, got \(parts.map(\.shape))")
-        let shape = parts[0].shape, m = parts.count
-        let full = [m] + shape
-        let expandedParts = parts.map { $0.reshaped([1] + shape).expanded(to: full) }
-        var result = expandedParts[m - 1]
-        for index in stride(from: m - 2, through: 0, by: -1) {
-            let mask: Tensor<S> = copyMask(index, copies: m, shape: shape)
-            result = Variable.select(mask, expandedParts[index], result)
-        }
-        return result.reshaped([m * shape[0]] + Array(shape.dropFirst()))
+        return Variable.concatenated(parts)
     }
 
     /// Concatenation of constant tensors along the batch axis.
@@ -54,8 +45,7 @@ enum ScoreFunction {
     /// Copy `index` of a stacked per-row quantity [M·B] as [B], in the graph.
     static func copy<S>(_ x: Variable<S>, _ index: Int, copies: Int) -> Variable<S> {
         let batch = x.shape[0] / copies
-        let mask: Tensor<S> = copyMask(index, copies: copies, shape: [batch])
-        return Variable.select(mask, x.reshaped([copies, batch]), Variable(Tensor<S>(0))).sum(alongAxis: 0)
+        return x.sliced(rows: (index * batch)..<((index + 1) * batch))
     }
 
     /// 1 on copy `index` of a [copies] + shape tensor, 0 elsewhere.

@@ -41,6 +41,7 @@ final class FirstOrderTests: XCTestCase {
     func testSigmoidCrossEntropyGradient() { assertFirstOrder(OpCases.sigmoidCrossEntropyGradient) }
     func testSigmoidCurvature() { assertFirstOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertFirstOrder(OpCases.select) }
+    func testRows() { assertFirstOrder(OpCases.rows) }
     func testGathered() { assertFirstOrder(OpCases.gathered) }
     func testScattered() { assertFirstOrder(OpCases.scattered) }
     func testStraightThrough() { assertFirstOrder(OpCases.straightThrough) }

@@ -508,6 +508,25 @@ final class KernelTests: XCTestCase {
 
     // MARK: Shapes
 
+    /// Concatenation, row slices and padding move rows whole and exactly, and undo each other.
+    func testConcatenatedSlicedPadded() {
+        let a = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor<Float>(shape: [1, 3], scalars: [-0.0, .infinity, 7])
+        let joined = Tensor.concatenated([a, b, a])
+        XCTAssertEqual(joined.shape, [5, 3])
+        XCTAssertEqual(joined.scalars.map(\.bitPattern), (a.scalars + b.scalars + a.scalars).map(\.bitPattern))
+        XCTAssertEqual(joined.sliced(rows: 2..<3).scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "-0 and ∞ kept")
+        XCTAssertEqual(joined.sliced(rows: 0..<2).scalars, a.scalars)
+        XCTAssertEqual(joined.sliced(rows: 3..<3).shape, [0, 3])
+        let padded = b.padded(rowsBefore: 2, rowsAfter: 1)
+        XCTAssertEqual(padded.shape, [4, 3])
+        XCTAssertEqual(Array(padded.scalars[0..<6]), [Float](repeating: 0, count: 6))
+        XCTAssertEqual(padded.sliced(rows: 2..<3).scalars.map(\.bitPattern), b.scalars.map(\.bitPattern))
+        XCTAssertEqual(Array(padded.scalars[9..<12]), [0, 0, 0])
+        let x = Tensor<Double>(shape: [3, 2, 2], scalars: (0..<12).map(Double.init))
+        XCTAssertEqual(Tensor.concatenated([x.sliced(rows: 0..<1), x.sliced(rows: 1..<3)]).scalars, x.scalars)
+    }
+
     func testReshapeTransposeExpand() {
         let x = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(x.reshaped([3, -1]).shape, [3, 2])

@@ -248,6 +248,20 @@ enum OpCases {
          }]
     }
 
+    /// Concatenation, row slices and zero padding along the first axis: linear on their own, and inside a
+    /// nonlinear composite so second order runs through their backward rules.
+    static var rows: [OpCase] {
+        [OpCase("concatenated [2,3] [1,3] [3,3]", [([2, 3], plain), ([1, 3], plain), ([3, 3], plain)], second: .zero) {
+            Variable.concatenated([$0[0], $0[1], $0[2]])
+         },
+         OpCase("sliced rows 1..<3 of [4,2,3]", [([4, 2, 3], plain)], second: .zero) { $0[0].sliced(rows: 1..<3) },
+         OpCase("padded 2 before 1 after [3,4]", [([3, 4], plain)], second: .zero) { $0[0].padded(rowsBefore: 2, rowsAfter: 1) },
+         OpCase("composite concat/slice/pad [2,3] [3,3]", [([2, 3], plain), ([3, 3], plain)], second: .nonzero) {
+            let joined = Variable.concatenated([$0[0].square(), $0[1].exp()])             // [5, 3]
+            return (joined.sliced(rows: 1..<4) * $0[1]).sigmoid().padded(rowsBefore: 1, rowsAfter: 2)
+         }]
+    }
+
     static let rowIndices = Tensor<Double>(shape: [3], scalars: [4, 0, 2])
     static let gridIndices = Tensor<Double>(shape: [2, 3], scalars: [3, 0, 1, 1, 3, 2])
     static var gathered: [OpCase] {

@@ -45,6 +45,7 @@ final class SecondOrderTests: XCTestCase {
     func testSigmoidCrossEntropyGradient() { assertSecondOrder(OpCases.sigmoidCrossEntropyGradient) }
     func testSigmoidCurvature() { assertSecondOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertSecondOrder(OpCases.select) }
+    func testRows() { assertSecondOrder(OpCases.rows) }
     func testGathered() { assertSecondOrder(OpCases.gathered) }
     func testScattered() { assertSecondOrder(OpCases.scattered) }
     func testStraightThrough() { assertSecondOrder(OpCases.straightThrough) }
