@@ -58,6 +58,10 @@ where RawSignificand: FixedWidthInteger {
     static func _sigmoidCurvatureKernel(_ logits: UnsafePointer<Self>, _ upstream: UnsafePointer<Self>, _ g: UnsafePointer<Self>?,
                                         _ targets: UnsafePointer<Self>?, _ curvature: UnsafeMutablePointer<Self>?,
                                         _ residual: UnsafeMutablePointer<Self>?, rows: Int, columns: Int)
+    /// The conditional logistic draw and its derivative (CKernels' dg_conditional_logistic; see
+    /// `Variable.conditionalLogistic`), elements `range`.
+    static func _conditionalLogisticKernel(_ l: UnsafePointer<Self>, _ code: UnsafePointer<Self>, _ w: UnsafePointer<Self>,
+                                           _ z: UnsafeMutablePointer<Self>, _ jacobian: UnsafeMutablePointer<Self>, count: Int)
     /// CKernels' sparse-rows kernels (see `SparseRows`): the count of nonzeros, the rows of a dense
     /// matrix, the transpose, and out[rows, :] += sparse · dense for the rows `rows`.
     static func _countNonzeroKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Int
@@ -150,6 +154,13 @@ extension Float: TensorScalar {
         rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_sigmoid_curvature_f32(logits + offset, upstream + offset, g.map { $0 + r.lowerBound }, targets.map { $0 + offset },
                                      curvature.map { $0 + offset }, residual.map { $0 + offset }, r.count, columns)
+        }
+    }
+    public static func _conditionalLogisticKernel(_ l: UnsafePointer<Float>, _ code: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                                  _ z: UnsafeMutablePointer<Float>, _ jacobian: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachChunk(count) { r in
+            dg_conditional_logistic_f32(l + r.lowerBound, code + r.lowerBound, w + r.lowerBound, z + r.lowerBound,
+                                        jacobian + r.lowerBound, r.count)
         }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Int { dg_count_nonzero_f32(x, count) }
@@ -248,6 +259,13 @@ extension Double: TensorScalar {
         rowChunkEntry(rows: rows, columns: columns) { offset, r in
             dg_sigmoid_curvature_f64(logits + offset, upstream + offset, g.map { $0 + r.lowerBound }, targets.map { $0 + offset },
                                      curvature.map { $0 + offset }, residual.map { $0 + offset }, r.count, columns)
+        }
+    }
+    public static func _conditionalLogisticKernel(_ l: UnsafePointer<Double>, _ code: UnsafePointer<Double>, _ w: UnsafePointer<Double>,
+                                                  _ z: UnsafeMutablePointer<Double>, _ jacobian: UnsafeMutablePointer<Double>, count: Int) {
+        Parallel.forEachChunk(count) { r in
+            dg_conditional_logistic_f64(l + r.lowerBound, code + r.lowerBound, w + r.lowerBound, z + r.lowerBound,
+                                        jacobian + r.lowerBound, r.count)
         }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Int { dg_count_nonzero_f64(x, count) }

@@ -341,6 +341,55 @@ CURVATURE_PATH(d256, double, 4, "avx2,fma")
 CURVATURE_SCALAR(float)
 CURVATURE_SCALAR(double)
 
+// The conditional logistic draw z̃ = s·[(softplus(a) − log w) + log1p(−σ(a)·w)], a = s·l, s = 2b − 1 (see
+// Variable.conditionalLogistic), with the same operations in the same order as those single ops, and its
+// derivative dz̃/dl = σ(a) − w·σ(a)(1 − σ(a)) / (1 − σ(a)·w) beside it.
+#define CONDITIONAL_LOGISTIC_TERMS(SUF, V, L, B, WV, Z, J)                                               \
+    do {                                                                                                \
+        const V one_ = splat_##SUF(1), two_ = splat_##SUF(2);                                          \
+        V sign_ = (B) * two_ - one_, a_ = sign_ * (L);                                                  \
+        V s_ = apply_##SUF(DG_SIGMOID, a_), t_ = s_ * (WV);                                             \
+        V z_ = (apply_##SUF(DG_SOFTPLUS, a_) - apply_##SUF(DG_LOG, (WV))) + apply_##SUF(DG_LOG1P, -t_); \
+        (Z) = sign_ * z_;                                                                               \
+        (J) = s_ - ((WV) * (s_ * (one_ - s_))) / (one_ - t_);                                           \
+    } while (0)
+#define CONDITIONAL_LOGISTIC_PATH(SUF, T, W, TARGET)                                                    \
+    __attribute__((target(TARGET))) static void conditional_logistic_##SUF(                            \
+        const T *l, const T *b, const T *w, T *z, T *jacobian, long n) {                                \
+        long i = 0;                                                                                     \
+        for (; i + W <= n; i += W) {                                                                    \
+            V_##SUF zv, jv;                                                                             \
+            CONDITIONAL_LOGISTIC_TERMS(SUF, V_##SUF, load_##SUF(l + i), load_##SUF(b + i), load_##SUF(w + i), zv, jv); \
+            store_##SUF(z + i, zv); store_##SUF(jacobian + i, jv);                                      \
+        }                                                                                               \
+        if (i < n) {                                                                                    \
+            T lb[W], bb[W], wb[W];                                                                      \
+            for (int k = 0; k < W; k++) {                                                               \
+                lb[k] = i + k < n ? l[i + k] : 0; bb[k] = i + k < n ? b[i + k] : 1;                     \
+                wb[k] = i + k < n ? w[i + k] : (T)0.5;                                                  \
+            }                                                                                           \
+            V_##SUF zv, jv;                                                                             \
+            CONDITIONAL_LOGISTIC_TERMS(SUF, V_##SUF, load_##SUF(lb), load_##SUF(bb), load_##SUF(wb), zv, jv); \
+            for (int k = 0; i + k < n; k++) { z[i + k] = zv[k]; jacobian[i + k] = jv[k]; }             \
+        }                                                                                               \
+    }
+CONDITIONAL_LOGISTIC_PATH(f512, float, 16, "avx512f")
+CONDITIONAL_LOGISTIC_PATH(d512, double, 8, "avx512f")
+CONDITIONAL_LOGISTIC_PATH(f256, float, 8, "avx2,fma")
+CONDITIONAL_LOGISTIC_PATH(d256, double, 4, "avx2,fma")
+#define CONDITIONAL_LOGISTIC_SCALAR(T)                                                                  \
+    static void conditional_logistic_scalar_##T(const T *l, const T *b, const T *w, T *z, T *jacobian, long n) { \
+        for (long i = 0; i < n; i++) {                                                                  \
+            T sign = b[i] * 2 - 1, a = sign * l[i];                                                     \
+            T s = scalar_apply_##T(DG_SIGMOID, a), t = s * w[i];                                        \
+            T zz = (scalar_apply_##T(DG_SOFTPLUS, a) - scalar_apply_##T(DG_LOG, w[i])) + scalar_apply_##T(DG_LOG1P, -t); \
+            z[i] = sign * zz;                                                                           \
+            jacobian[i] = s - (w[i] * (s * (1 - s))) / (1 - t);                                         \
+        }                                                                                               \
+    }
+CONDITIONAL_LOGISTIC_SCALAR(float)
+CONDITIONAL_LOGISTIC_SCALAR(double)
+
 
 // Elementwise arithmetic, out[i] = a[i·aStep] op b[i·bStep] with steps 0 (a broadcast scalar) or 1: one
 // IEEE operation per element, so every path gives the same bits.
@@ -437,6 +486,12 @@ void dg_sigmoid_curvature_f64(const double *l, const double *u, const double *g,
                               double *residual, long rows, long cols) {
     DISPATCH(sigmoid_curvature_d512, sigmoid_curvature_d256, sigmoid_curvature_scalar_double,
              l, u, g, t, curvature, residual, rows, cols)
+}
+void dg_conditional_logistic_f32(const float *l, const float *b, const float *w, float *z, float *jacobian, long n) {
+    DISPATCH(conditional_logistic_f512, conditional_logistic_f256, conditional_logistic_scalar_float, l, b, w, z, jacobian, n)
+}
+void dg_conditional_logistic_f64(const double *l, const double *b, const double *w, double *z, double *jacobian, long n) {
+    DISPATCH(conditional_logistic_d512, conditional_logistic_d256, conditional_logistic_scalar_double, l, b, w, z, jacobian, n)
 }
 int dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
                  float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon) {

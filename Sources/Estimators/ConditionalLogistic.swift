@@ -17,9 +17,6 @@ public enum ConditionalLogistic {
     public static func sample<S>(logits: Variable<S>, code: Tensor<S>, uniforms w: Tensor<S>) -> Variable<S> {
         precondition(logits.shape == code.shape && code.shape == w.shape,
                      "conditional logistic: logits \(logits.shape), code \(code.shape), uniforms \(w.shape)")
-        let sign = Variable(code * 2 - 1)
-        let a = sign * logits
-        let z = a.softplus() - Variable(w.log()) + (-(a.sigmoid() * Variable(w))).log1p()
-        return sign * z
+        return logits.conditionalLogistic(code: code, uniforms: w)  // one fused op (Autodiff)
     }
 }

@@ -42,6 +42,7 @@ final class FirstOrderTests: XCTestCase {
     func testSigmoidCurvature() { assertFirstOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertFirstOrder(OpCases.select) }
     func testRows() { assertFirstOrder(OpCases.rows) }
+    func testConditionalLogistic() { assertFirstOrder(OpCases.conditionalLogistic) }
     func testGathered() { assertFirstOrder(OpCases.gathered) }
     func testScattered() { assertFirstOrder(OpCases.scattered) }
     func testStraightThrough() { assertFirstOrder(OpCases.straightThrough) }

@@ -262,6 +262,15 @@ enum OpCases {
          }]
     }
 
+    /// The fused conditional logistic draw: codes of both signs, uniforms near 0, in the middle and near 1.
+    static let logisticCode = Tensor<Double>(shape: [3, 5], scalars: (0..<15).map { Double(($0 * 7) % 3 == 0 ? 1 : 0) })
+    static let logisticUniforms = Tensor<Double>(shape: [3, 5], scalars: (0..<15).map { [0.02, 0.3, 0.5, 0.77, 0.98][$0 % 5] })
+    static var conditionalLogistic: [OpCase] {
+        [OpCase("conditionalLogistic [3,5]", [([3, 5], .uniform(-3, 3))], second: .nonzero) {
+            $0[0].conditionalLogistic(code: logisticCode, uniforms: logisticUniforms)
+         }]
+    }
+
     static let rowIndices = Tensor<Double>(shape: [3], scalars: [4, 0, 2])
     static let gridIndices = Tensor<Double>(shape: [2, 3], scalars: [3, 0, 1, 1, 3, 2])
     static var gathered: [OpCase] {

@@ -46,6 +46,7 @@ final class SecondOrderTests: XCTestCase {
     func testSigmoidCurvature() { assertSecondOrder(OpCases.sigmoidCurvature) }
     func testSelect() { assertSecondOrder(OpCases.select) }
     func testRows() { assertSecondOrder(OpCases.rows) }
+    func testConditionalLogistic() { assertSecondOrder(OpCases.conditionalLogistic) }
     func testGathered() { assertSecondOrder(OpCases.gathered) }
     func testScattered() { assertSecondOrder(OpCases.scattered) }
     func testStraightThrough() { assertSecondOrder(OpCases.straightThrough) }

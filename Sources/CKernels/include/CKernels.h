@@ -58,6 +58,11 @@ void dg_sigmoid_curvature_f32(const float *l, const float *u, const float *g, co
 void dg_sigmoid_curvature_f64(const double *l, const double *u, const double *g, const double *t, double *curvature,
                               double *residual, long rows, long cols);
 
+/// The conditional logistic draw of REBAR/RELAX for logits l, codes b (0/1) and uniforms w in (0, 1), s = 2b − 1,
+/// a = s·l: z = s·[(softplus(a) − log w) + log1p(−σ(a)·w)] and jacobian = dz/dl = σ(a) − w·σ(a)(1 − σ(a))/(1 − σ(a)·w).
+void dg_conditional_logistic_f32(const float *l, const float *b, const float *w, float *z, float *jacobian, long n);
+void dg_conditional_logistic_f64(const double *l, const double *b, const double *w, double *z, double *jacobian, long n);
+
 /// Adam (torch.optim.Adam, no weight decay): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − stepSize·m / (√v·invSqrtBias2 + ε). No fused multiply-add, so every path rounds alike.
 /// Returns 1 if every gradient was finite, 0 if one was NaN or ±inf (the update has run regardless:
