@@ -301,6 +301,33 @@ extension Variable {
     }
 }
 
+// MARK: - Bernoulli KL
+
+extension Variable {
+    /// Per unit, KL(Bernoulli(σ(a)) ‖ Bernoulli(σ(p))) = q·(log σ(a) − log σ(p)) + (1 − q)·(log σ(−a) − log σ(−p)),
+    /// q = σ(a), for logits a = self [..., N] and prior logits p [N], in one pass (the same bits as those single
+    /// ops). Backward from the closed forms ∂/∂a = σ(a)(1 − σ(a))·(a − p), ∂/∂p = σ(p) − σ(a) (summed over
+    /// the batch), in primitives.
+    public func bernoulliKLTerms(prior: Variable) -> Variable {
+        precondition(!shape.isEmpty && prior.shape == [shape[shape.count - 1]], "bernoulliKLTerms: logits \(shape), prior \(prior.shape)")
+        var out = Tensor<S>(uninitializedShape: shape)
+        let columns = shape[shape.count - 1], rows = value.count / Swift.max(columns, 1)
+        value.withUnsafePointer { a in
+            prior.value.withUnsafePointer { p in
+                out.withUnsafeMutablePointer { o in
+                    Profile.measure(.elementwise) { S._bernoulliKLKernel(a, p, o, rows: rows, columns: columns) }
+                }
+            }
+        }
+        return Variable.record(out, [self, prior]) { g, node, needed in
+            let (a, p) = (node.inputs[0], node.inputs[1])
+            let q = a.sigmoid()
+            return [needed[0] ? g * q * (1 - q) * (a - p) : nil,
+                    needed[1] ? (g * (p.sigmoid() - q)).summed(toShape: p.shape) : nil]
+        }
+    }
+}
+
 // MARK: - Selection and indexing
 
 extension Variable {

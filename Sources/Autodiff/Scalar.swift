@@ -62,6 +62,9 @@ where RawSignificand: FixedWidthInteger {
     /// `Variable.conditionalLogistic`), elements `range`.
     static func _conditionalLogisticKernel(_ l: UnsafePointer<Self>, _ code: UnsafePointer<Self>, _ w: UnsafePointer<Self>,
                                            _ z: UnsafeMutablePointer<Self>, _ jacobian: UnsafeMutablePointer<Self>, count: Int)
+    /// The analytic Bernoulli KL terms (CKernels' dg_bernoulli_kl; see `Variable.bernoulliKLTerms`).
+    static func _bernoulliKLKernel(_ a: UnsafePointer<Self>, _ p: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>,
+                                   rows: Int, columns: Int)
     /// CKernels' sparse-rows kernels (see `SparseRows`): the count of nonzeros, the rows of a dense
     /// matrix, the transpose, and out[rows, :] += sparse · dense for the rows `rows`.
     static func _countNonzeroKernel(_ x: UnsafePointer<Self>, _ count: Int) -> Int
@@ -162,6 +165,10 @@ extension Float: TensorScalar {
             dg_conditional_logistic_f32(l + r.lowerBound, code + r.lowerBound, w + r.lowerBound, z + r.lowerBound,
                                         jacobian + r.lowerBound, r.count)
         }
+    }
+    public static func _bernoulliKLKernel(_ a: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                          rows: Int, columns: Int) {
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in dg_bernoulli_kl_f32(a + offset, p, out + offset, r.count, columns) }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Float>, _ count: Int) -> Int { dg_count_nonzero_f32(x, count) }
     public static func _sparseRowsFromDenseKernel(_ x: UnsafePointer<Float>, rows: Int, columns: Int, start: UnsafeMutablePointer<Int>,
@@ -267,6 +274,10 @@ extension Double: TensorScalar {
             dg_conditional_logistic_f64(l + r.lowerBound, code + r.lowerBound, w + r.lowerBound, z + r.lowerBound,
                                         jacobian + r.lowerBound, r.count)
         }
+    }
+    public static func _bernoulliKLKernel(_ a: UnsafePointer<Double>, _ p: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
+                                          rows: Int, columns: Int) {
+        rowChunkEntry(rows: rows, columns: columns) { offset, r in dg_bernoulli_kl_f64(a + offset, p, out + offset, r.count, columns) }
     }
     public static func _countNonzeroKernel(_ x: UnsafePointer<Double>, _ count: Int) -> Int { dg_count_nonzero_f64(x, count) }
     public static func _sparseRowsFromDenseKernel(_ x: UnsafePointer<Double>, rows: Int, columns: Int, start: UnsafeMutablePointer<Int>,

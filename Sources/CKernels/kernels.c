@@ -390,6 +390,49 @@ CONDITIONAL_LOGISTIC_PATH(d256, double, 4, "avx2,fma")
 CONDITIONAL_LOGISTIC_SCALAR(float)
 CONDITIONAL_LOGISTIC_SCALAR(double)
 
+// Per unit of a [rows, cols] batch of Bernoulli logits a against prior logits p [cols]: the analytic KL term
+// q·(log σ(a) − log σ(p)) + (1 − q)·(log σ(−a) − log σ(−p)), q = σ(a), with the same operations in the same
+// order as the composition of single ops (so the same bits).
+#define BERNOULLI_KL_TERMS(SUF, V, A, P)                                                                \
+    ({                                                                                                  \
+        const V one_ = splat_##SUF(1);                                                                  \
+        V q_ = apply_##SUF(DG_SIGMOID, (A));                                                            \
+        V t1_ = apply_##SUF(DG_LOGSIGMOID, (A)) - apply_##SUF(DG_LOGSIGMOID, (P));                      \
+        V t4_ = apply_##SUF(DG_LOGSIGMOID, -(A)) - apply_##SUF(DG_LOGSIGMOID, -(P));                    \
+        q_ * t1_ + (one_ - q_) * t4_;                                                                   \
+    })
+#define BERNOULLI_KL_PATH(SUF, T, W, TARGET)                                                            \
+    __attribute__((target(TARGET))) static void bernoulli_kl_##SUF(const T *a, const T *p, T *out, long rows, long cols) { \
+        for (long r = 0; r < rows; r++) {                                                               \
+            const T *ar = a + r * cols;                                                                 \
+            T *o = out + r * cols;                                                                      \
+            long j = 0;                                                                                 \
+            for (; j + W <= cols; j += W) store_##SUF(o + j, BERNOULLI_KL_TERMS(SUF, V_##SUF, load_##SUF(ar + j), load_##SUF(p + j))); \
+            if (j < cols) {                                                                             \
+                T ab[W], pb[W];                                                                         \
+                for (int k = 0; k < W; k++) { ab[k] = j + k < cols ? ar[j + k] : 0; pb[k] = j + k < cols ? p[j + k] : 0; } \
+                V_##SUF rest = BERNOULLI_KL_TERMS(SUF, V_##SUF, load_##SUF(ab), load_##SUF(pb));        \
+                for (int k = 0; j + k < cols; k++) o[j + k] = rest[k];                                  \
+            }                                                                                           \
+        }                                                                                               \
+    }
+BERNOULLI_KL_PATH(f512, float, 16, "avx512f")
+BERNOULLI_KL_PATH(d512, double, 8, "avx512f")
+BERNOULLI_KL_PATH(f256, float, 8, "avx2,fma")
+BERNOULLI_KL_PATH(d256, double, 4, "avx2,fma")
+#define BERNOULLI_KL_SCALAR(T)                                                                          \
+    static void bernoulli_kl_scalar_##T(const T *a, const T *p, T *out, long rows, long cols) {         \
+        for (long r = 0; r < rows; r++)                                                                 \
+            for (long j = 0; j < cols; j++) {                                                           \
+                T x = a[r * cols + j], q = scalar_apply_##T(DG_SIGMOID, x);                             \
+                T t1 = scalar_apply_##T(DG_LOGSIGMOID, x) - scalar_apply_##T(DG_LOGSIGMOID, p[j]);      \
+                T t4 = scalar_apply_##T(DG_LOGSIGMOID, -x) - scalar_apply_##T(DG_LOGSIGMOID, -p[j]);    \
+                out[r * cols + j] = q * t1 + (1 - q) * t4;                                              \
+            }                                                                                           \
+    }
+BERNOULLI_KL_SCALAR(float)
+BERNOULLI_KL_SCALAR(double)
+
 
 // Elementwise arithmetic, out[i] = a[i·aStep] op b[i·bStep] with steps 0 (a broadcast scalar) or 1: one
 // IEEE operation per element, so every path gives the same bits.
@@ -492,6 +535,12 @@ void dg_conditional_logistic_f32(const float *l, const float *b, const float *w,
 }
 void dg_conditional_logistic_f64(const double *l, const double *b, const double *w, double *z, double *jacobian, long n) {
     DISPATCH(conditional_logistic_d512, conditional_logistic_d256, conditional_logistic_scalar_double, l, b, w, z, jacobian, n)
+}
+void dg_bernoulli_kl_f32(const float *a, const float *p, float *out, long rows, long cols) {
+    DISPATCH(bernoulli_kl_f512, bernoulli_kl_f256, bernoulli_kl_scalar_float, a, p, out, rows, cols)
+}
+void dg_bernoulli_kl_f64(const double *a, const double *p, double *out, long rows, long cols) {
+    DISPATCH(bernoulli_kl_d512, bernoulli_kl_d256, bernoulli_kl_scalar_double, a, p, out, rows, cols)
 }
 int dg_adam_f32(float *p, const float *g, float *m, float *v, long n,
                  float stepSize, float beta1, float beta2, float invSqrtBias2, float epsilon) {

@@ -43,6 +43,7 @@ final class FirstOrderTests: XCTestCase {
     func testSelect() { assertFirstOrder(OpCases.select) }
     func testRows() { assertFirstOrder(OpCases.rows) }
     func testConditionalLogistic() { assertFirstOrder(OpCases.conditionalLogistic) }
+    func testBernoulliKL() { assertFirstOrder(OpCases.bernoulliKL) }
     func testGathered() { assertFirstOrder(OpCases.gathered) }
     func testScattered() { assertFirstOrder(OpCases.scattered) }
     func testStraightThrough() { assertFirstOrder(OpCases.straightThrough) }

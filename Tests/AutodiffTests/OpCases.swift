@@ -271,6 +271,13 @@ enum OpCases {
          }]
     }
 
+    /// The fused Bernoulli KL terms, logits [3,17] (a SIMD tail) against prior logits [17], both differentiable.
+    static var bernoulliKL: [OpCase] {
+        [OpCase("bernoulliKLTerms [3,17] prior[17]", [([3, 17], .uniform(-3, 3)), ([17], .uniform(-2, 2))], second: .nonzero) {
+            $0[0].bernoulliKLTerms(prior: $0[1])
+         }]
+    }
+
     static let rowIndices = Tensor<Double>(shape: [3], scalars: [4, 0, 2])
     static let gridIndices = Tensor<Double>(shape: [2, 3], scalars: [3, 0, 1, 1, 3, 2])
     static var gathered: [OpCase] {

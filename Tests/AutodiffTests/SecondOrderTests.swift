@@ -47,6 +47,7 @@ final class SecondOrderTests: XCTestCase {
     func testSelect() { assertSecondOrder(OpCases.select) }
     func testRows() { assertSecondOrder(OpCases.rows) }
     func testConditionalLogistic() { assertSecondOrder(OpCases.conditionalLogistic) }
+    func testBernoulliKL() { assertSecondOrder(OpCases.bernoulliKL) }
     func testGathered() { assertSecondOrder(OpCases.gathered) }
     func testScattered() { assertSecondOrder(OpCases.scattered) }
     func testStraightThrough() { assertSecondOrder(OpCases.straightThrough) }

@@ -63,6 +63,11 @@ void dg_sigmoid_curvature_f64(const double *l, const double *u, const double *g,
 void dg_conditional_logistic_f32(const float *l, const float *b, const float *w, float *z, float *jacobian, long n);
 void dg_conditional_logistic_f64(const double *l, const double *b, const double *w, double *z, double *jacobian, long n);
 
+/// The analytic KL terms of Bernoulli units, logits a [rows, cols] against prior logits p [cols]:
+/// out = σ(a)·(log σ(a) − log σ(p)) + (1 − σ(a))·(log σ(−a) − log σ(−p)).
+void dg_bernoulli_kl_f32(const float *a, const float *p, float *out, long rows, long cols);
+void dg_bernoulli_kl_f64(const double *a, const double *p, double *out, long rows, long cols);
+
 /// Adam (torch.optim.Adam, no weight decay): m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − stepSize·m / (√v·invSqrtBias2 + ε). No fused multiply-add, so every path rounds alike.
 /// Returns 1 if every gradient was finite, 0 if one was NaN or ±inf (the update has run regardless:

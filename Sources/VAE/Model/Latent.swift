@@ -81,15 +81,11 @@ extension LatentSpec {
             let q = logQ.exp()
             return (q * (logQ + S.log(S(classes)))).sum(alongAxis: -1).sum(alongAxis: -1)
         case .bernoulli:
+            if let prior = priorLogits { return logits.bernoulliKLTerms(prior: prior).sum(alongAxis: -1) }  // fused
             let q = logits.sigmoid()
             let logQ1 = logits.logSigmoid(), logQ0 = (-logits).logSigmoid()
-            let (logP1, logP0): (Variable<S>, Variable<S>)
-            if let prior = priorLogits {
-                (logP1, logP0) = (prior.logSigmoid(), (-prior).logSigmoid())
-            } else {
-                (logP1, logP0) = (Variable(-S.log(2)), Variable(-S.log(2)))
-            }
-            return (q * (logQ1 - logP1) + (1 - q) * (logQ0 - logP0)).sum(alongAxis: -1)
+            let logP = Variable(Tensor(-S.log(2)))
+            return (q * (logQ1 - logP) + (1 - q) * (logQ0 - logP)).sum(alongAxis: -1)
         }
     }
 
