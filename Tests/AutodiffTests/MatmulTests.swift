@@ -50,15 +50,19 @@ final class MatmulTests: XCTestCase {
     func testMatmulFloat() { check(Float.self) }
 
     /// Float products in libxsmm's range (the binary VAE's 24- and 48-row products, a weight gradient, a
-    /// narrow layer) meet the same bound through libxsmm as through BLAS, and libxsmm really runs them.
+    /// narrow layer; with a transposed B, the 24- and 48-row ones as Cᵀ = B·Aᵀ) meet the same bound through
+    /// libxsmm as through BLAS, and libxsmm really runs them.
     func testSmallFloatProductsThroughLibxsmm() {
         let shapes = [(24, 200, 784), (48, 784, 200), (200, 24, 64), (100, 100, 48), (5, 7, 16)]
         for (m, k, n) in shapes {
-            XCTAssertEqual(dg_xsmm_wanted(0, m, n, k), 1, "\(m)x\(k)x\(n) is in libxsmm's range")
-            XCTAssertEqual(dg_xsmm_wanted(1, m, n, k), 0, "no libxsmm kernel for a transposed B")
+            XCTAssertEqual(dg_xsmm_wanted(0, 0, m, n, k), 1, "\(m)x\(k)x\(n) is in libxsmm's range")
+            XCTAssertEqual(dg_xsmm_wanted(1, 0, m, n, k), 1, "\(m)x\(k)x\(n) with a transposed A too")
         }
-        XCTAssertEqual(dg_xsmm_wanted(0, 100, 512, 784), 0, "large products stay with BLAS")
-        XCTAssertEqual(dg_xsmm_wanted(0, 48, 1, 200), 0, "matrix-vector products stay with BLAS")
+        XCTAssertEqual(dg_xsmm_wanted(0, 1, 48, 200, 784), 1, "a transposed B with few rows, as Cᵀ = B·Aᵀ")
+        XCTAssertEqual(dg_xsmm_wanted(0, 1, 100, 512, 256), 0, "with 100 rows the transposes cost more than they save")
+        XCTAssertEqual(dg_xsmm_wanted(1, 1, 48, 200, 784), 0, "both transposed stays with BLAS")
+        XCTAssertEqual(dg_xsmm_wanted(0, 0, 100, 512, 784), 0, "large products stay with BLAS")
+        XCTAssertEqual(dg_xsmm_wanted(0, 0, 48, 1, 200), 0, "matrix-vector products stay with BLAS")
         #if arch(x86_64)
         let a = [Float](repeating: 0.5, count: 24 * 200), b = [Float](repeating: 0.25, count: 200 * 784)
         var c = [Float](repeating: 9, count: 24 * 784)
@@ -66,6 +70,14 @@ final class MatmulTests: XCTestCase {
         XCTAssertEqual(Set(c), [25], "0.5 · 0.25 summed 200 times, the old contents ignored (beta 0)")
         XCTAssertEqual(dg_xsmm_sgemm(0, 0, 24, 784, 200, a, 200, b, 784, 1, &c, 784), 1)
         XCTAssertEqual(Set(c), [50], "beta 1 accumulates")
+        // B stored [784, 200] and transposed, into a 784-column slice of a wider C (ldc 800).
+        var wide = [Float](repeating: 9, count: 24 * 800)
+        XCTAssertEqual(dg_xsmm_sgemm(0, 1, 24, 784, 200, a, 200, b, 200, 0, &wide, 800), 1, "transposed B as Cᵀ = B·Aᵀ")
+        for r in 0..<24 {
+            XCTAssertEqual(Set(wide[(r * 800)..<(r * 800 + 784)]), [25], "row \(r)")
+            XCTAssertEqual(Set(wide[(r * 800 + 784)..<(r * 800 + 800)]), [9], "row \(r): columns past the slice untouched")
+        }
+        XCTAssertEqual(dg_xsmm_sgemm(0, 1, 24, 784, 200, a, 200, b, 200, 1, &wide, 800), 0, "no accumulating form: BLAS")
         #endif
         let saved = BLASInfo.smallProductKernels
         defer { BLASInfo.smallProductKernels = saved }

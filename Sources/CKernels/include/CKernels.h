@@ -148,12 +148,13 @@ void dg_pool_set_threads(int threads);
 int dg_pool_threads(void);
 
 /// Row-major single-precision C = op(A)·op(B) + beta·C (beta 0 or 1, alpha 1) through a libxsmm kernel
-/// generated for the shape (xsmm.c). Returns 1 if it ran; 0 (and C untouched) when the shape is outside
-/// what libxsmm does better than BLAS (`dg_xsmm_wanted`) or libxsmm has no kernel for it (no JIT on this
-/// CPU), so the caller falls back to BLAS.
+/// generated for the shape (xsmm.c); a transposed B (beta 0, A not transposed, 16–64 rows) as Cᵀ = B·Aᵀ with
+/// A and the result transposed. Returns 1 if it ran; 0 (and C untouched) when the shape is outside what
+/// libxsmm does better than BLAS (`dg_xsmm_wanted`) or libxsmm has no kernel for it (no JIT on this CPU), so
+/// the caller falls back to BLAS.
 int dg_xsmm_sgemm(int transposeA, int transposeB, long m, long n, long k, const float *a, long lda,
                   const float *b, long ldb, float beta, float *c, long ldc);
-int dg_xsmm_wanted(int transposeB, long m, long n, long k);
+int dg_xsmm_wanted(int transposeA, int transposeB, long m, long n, long k);
 
 /// Which code path the kernels take on this CPU: "avx512f", "avx2" or "scalar".
 const char *dg_kernel_isa(void);
