@@ -24,7 +24,8 @@ public enum BinaryOp: Sendable {
 public enum ReduceOp: Sendable { case sum, max, min, argmax }
 
 extension BinaryOp {
-    /// The CKernels op for the four arithmetic ops (what `binaryLoop` sends to `_binaryArrayKernel`).
+    /// The CKernels array function for the four arithmetic ops (AVX-512/AVX2 at run time; Swift's own loops
+    /// are compiled for baseline SSE2), or nil: what `binaryLoop` and `combined` send to `_binaryArrayKernel`.
     var vectorised: dg_binary_op? {
         switch self {
         case .add: return DG_ADD
@@ -178,27 +179,19 @@ func unaryKernel<S: TensorScalar>(_ op: UnaryOp, _ x: UnsafePointer<S>, _ y: Uns
 
 protocol BinaryFunctor {
     static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S
-    /// The CKernels array function for the op (AVX-512/AVX2 at run time; Swift's own loops are compiled
-    /// for baseline SSE2), or nil.
-    static var vectorised: dg_binary_op? { get }
 }
-extension BinaryFunctor { static var vectorised: dg_binary_op? { nil } }
 
 enum AddF: BinaryFunctor {
     @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a + b }
-    static var vectorised: dg_binary_op? { DG_ADD }
 }
 enum SubF: BinaryFunctor {
     @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a - b }
-    static var vectorised: dg_binary_op? { DG_SUB }
 }
 enum MulF: BinaryFunctor {
     @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a * b }
-    static var vectorised: dg_binary_op? { DG_MUL }
 }
 enum DivF: BinaryFunctor {
     @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a / b }
-    static var vectorised: dg_binary_op? { DG_DIV }
 }
 enum MaxF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a >= b ? a : b } }
 enum MinF: BinaryFunctor { @inline(__always) static func apply<S: TensorScalar>(_ a: S, _ b: S) -> S { a <= b ? a : b } }
@@ -222,15 +215,15 @@ func contiguousStrides(_ shape: [Int]) -> [Int] {
 /// case walks an odometer over all but the last axis.
 @inline(__always)
 func binaryLoop<S: TensorScalar, F: BinaryFunctor>(
-    _: F.Type, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>, _ bStrides: [Int],
-    _ out: UnsafeMutablePointer<S>, _ shape: [Int]
+    _: F.Type, _ vectorised: dg_binary_op?, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>,
+    _ bStrides: [Int], _ out: UnsafeMutablePointer<S>, _ shape: [Int]
 ) {
     let count = shape.reduce(1, *)
     if count == 0 { return }
     let dense = contiguousStrides(shape)
     let aDense = aStrides == dense, bDense = bStrides == dense
     let aScalar = aStrides.allSatisfy { $0 == 0 }, bScalar = bStrides.allSatisfy { $0 == 0 }
-    if let op = F.vectorised, (aDense || aScalar) && (bDense || bScalar) {
+    if let op = vectorised, (aDense || aScalar) && (bDense || bScalar) {
         return S._binaryArrayKernel(op, a, aDense ? 1 : 0, b, bDense ? 1 : 0, out, count)
     }
     if aDense && bDense {
@@ -256,7 +249,7 @@ func binaryLoop<S: TensorScalar, F: BinaryFunctor>(
     var aBase = 0, bBase = 0
     for row in 0..<outer {
         let o = out + row * inner
-        if let op = F.vectorised, inner >= 16, aInner == 0 || aInner == 1, bInner == 0 || bInner == 1 {
+        if let op = vectorised, inner >= 16, aInner == 0 || aInner == 1, bInner == 0 || bInner == 1 {
             S._binaryArrayKernel(op, a + aBase, aInner, b + bBase, bInner, o, inner)
         } else if aInner == 1 && bInner == 1 {
             for j in 0..<inner { o[j] = F.apply(a[aBase + j], b[bBase + j]) }
@@ -288,16 +281,17 @@ func binaryKernel<S: TensorScalar>(
     _ op: BinaryOp, _ a: UnsafePointer<S>, _ aStrides: [Int], _ b: UnsafePointer<S>, _ bStrides: [Int],
     _ out: UnsafeMutablePointer<S>, _ shape: [Int]
 ) {
+    let v = op.vectorised
     switch op {
-    case .add: binaryLoop(AddF.self, a, aStrides, b, bStrides, out, shape)
-    case .sub: binaryLoop(SubF.self, a, aStrides, b, bStrides, out, shape)
-    case .mul: binaryLoop(MulF.self, a, aStrides, b, bStrides, out, shape)
-    case .div: binaryLoop(DivF.self, a, aStrides, b, bStrides, out, shape)
-    case .maximum: binaryLoop(MaxF.self, a, aStrides, b, bStrides, out, shape)
-    case .minimum: binaryLoop(MinF.self, a, aStrides, b, bStrides, out, shape)
-    case .pow: binaryLoop(PowF.self, a, aStrides, b, bStrides, out, shape)
-    case .greater: binaryLoop(GreaterF.self, a, aStrides, b, bStrides, out, shape)
-    case .equal: binaryLoop(EqualF.self, a, aStrides, b, bStrides, out, shape)
+    case .add: binaryLoop(AddF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .sub: binaryLoop(SubF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .mul: binaryLoop(MulF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .div: binaryLoop(DivF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .maximum: binaryLoop(MaxF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .minimum: binaryLoop(MinF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .pow: binaryLoop(PowF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .greater: binaryLoop(GreaterF.self, v, a, aStrides, b, bStrides, out, shape)
+    case .equal: binaryLoop(EqualF.self, v, a, aStrides, b, bStrides, out, shape)
     }
 }
 

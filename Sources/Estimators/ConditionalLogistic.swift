@@ -15,8 +15,6 @@ public enum ConditionalLogistic {
     }
 
     public static func sample<S>(logits: Variable<S>, code: Tensor<S>, uniforms w: Tensor<S>) -> Variable<S> {
-        precondition(logits.shape == code.shape && code.shape == w.shape,
-                     "conditional logistic: logits \(logits.shape), code \(code.shape), uniforms \(w.shape)")
-        return logits.conditionalLogistic(code: code, uniforms: w)  // one fused op (Autodiff)
+        logits.conditionalLogistic(code: code, uniforms: w)  // one fused op (Autodiff); it checks the shapes
     }
 }

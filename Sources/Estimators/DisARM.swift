@@ -30,9 +30,7 @@ extension AntitheticPairEstimator {
         let u = Tensor<Scalar>.uniform(a.shape, using: &rng)
         let (b1, b2) = Self.pair(logits: a, uniforms: u)
         let f = context.objective(Variable(ScoreFunction.stacked([b1, b2])))          // [2B]
-        let values = f.value.reshaped([2, batch])
-        let f1 = (values * ScoreFunction.copyMask(0, copies: 2, shape: [batch])).sum(alongAxis: 0)
-        let f2 = (values * ScoreFunction.copyMask(1, copies: 2, shape: [batch])).sum(alongAxis: 0)
+        let f1 = f.value.sliced(rows: 0..<batch), f2 = f.value.sliced(rows: batch..<(2 * batch))
         let g = Self.logitGradient(logits: a, uniforms: u, f1: f1, f2: f2)
         let surrogate = f.sum() * Scalar(0.5) + (Variable(g) * context.logits).sum()
         return Estimate(surrogate: surrogate, objectiveValue: (f1 + f2) * Scalar(0.5))

@@ -36,25 +36,15 @@ enum ScoreFunction {
 
     /// Concatenation of constant tensors along the batch axis.
     static func stacked<S>(_ parts: [Tensor<S>]) -> Tensor<S> {
-        let shape = parts[0].shape
-        precondition(parts.allSatisfy { $0.shape == shape }, "stacked: parts must share a shape, got \(parts.map(\.shape))")
-        let scalars = parts.flatMap { $0.scalars }
-        return Tensor(shape: [parts.count * shape[0]] + Array(shape.dropFirst()), scalars: scalars)
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.shape == parts[0].shape },
+                     "stacked: parts must share a shape, got \(parts.map(\.shape))")
+        return Tensor.concatenated(parts)
     }
 
     /// Copy `index` of a stacked per-row quantity [M·B] as [B], in the graph.
     static func copy<S>(_ x: Variable<S>, _ index: Int, copies: Int) -> Variable<S> {
         let batch = x.shape[0] / copies
         return x.sliced(rows: (index * batch)..<((index + 1) * batch))
-    }
-
-    /// 1 on copy `index` of a [copies] + shape tensor, 0 elsewhere.
-    static func copyMask<S>(_ index: Int, copies: Int, shape: [Int]) -> Tensor<S> {
-        let size = shape.reduce(1, *)
-        return Tensor(shape: [copies] + shape) { out in
-            out.initialize(repeating: 0)
-            for i in (index * size)..<((index + 1) * size) { out[i] = 1 }
-        }
     }
 
     /// Per-row values of a [M·B] tensor as M arrays of B doubles.
